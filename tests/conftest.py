@@ -1,0 +1,98 @@
+"""Shared fixtures: real vaults in temporary directories, a fast KDF, CLI runners."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vault import Vault
+from vault.cli import cli
+
+FAST_KDF = 10  # scrypt 2^10: the format and code paths are the same, only cheaper
+ADMIN, ADMIN_PASS = "sec", "security-officer-pass"
+UNSEAL = "unseal-the-vault-now"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@dataclass
+class Crew:
+    """Names and passphrases of a small production crew."""
+
+    passphrases: dict[str, str]
+
+    def env(self, name: str, home: Path, **extra: str) -> dict[str, str]:
+        return {
+            "VAULT_HOME": str(home),
+            "VAULT_USER": name,
+            "VAULT_PASSPHRASE": self.passphrases[name],
+            "VAULT_UNSEAL": UNSEAL,
+            **extra,
+        }
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "vault"
+
+
+@pytest.fixture
+def vault(home: Path) -> Vault:
+    v = Vault.init(home, ADMIN, ADMIN_PASS, UNSEAL, work_factor=FAST_KDF, production="Test Film")
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def admin(vault: Vault):
+    return vault.login(ADMIN, ADMIN_PASS, "test")
+
+
+@pytest.fixture
+def keys(vault: Vault):
+    return vault.unseal(UNSEAL)
+
+
+@pytest.fixture
+def crew(admin) -> Crew:
+    passphrases = {ADMIN: ADMIN_PASS}
+    for name, role in [("dana", "director"), ("eddie", "editor"), ("ava", "actor"), ("vic", "vfx")]:
+        passphrases[name] = f"{name}-passphrase"
+        admin.crew_add(name, role, passphrases[name])
+    return Crew(passphrases)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, env: dict[str, str], *args: str):
+    """Run the CLI in-process with exactly `env` for the vault variables."""
+    clean = {k: None for k in os.environ if k.startswith("VAULT_")}
+    return runner.invoke(cli, list(args), env={**clean, **env}, catch_exceptions=False)
+
+
+def run_vault(env: dict[str, str], *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real `vault` program in a subprocess."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "vault", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+
+
+def write_file(path: Path, size: int, seed: int = 0) -> Path:
+    import random
+
+    rng = random.Random(seed)
+    path.write_bytes(rng.randbytes(size))
+    return path

@@ -1,0 +1,465 @@
+"""The `vault` command line. Commands are thin: parse, authenticate, call the library, print.
+
+Errors are caught once, here, and printed as one line: `vault: <problem>; <what to do>`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from vault import __version__
+from vault.access import ROLES
+from vault.core import Vault
+from vault.errors import MissingSecret, UsageError, VaultError
+from vault.models import ASSET_KINDS
+from vault.sealing import DEFAULT_WORK_FACTOR
+from vault.session import PUT_KINDS
+
+_stdout = Console(highlight=False, soft_wrap=True)
+_stderr = Console(stderr=True, highlight=False)
+
+
+class VaultGroup(click.Group):
+    """Turns every error into one line on stderr and an exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VaultError as error:
+            click.echo(f"vault: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("vault: interrupted; nothing was changed", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as error:  # the last line of defence: a bug, reported without a traceback
+            if os.environ.get("VAULT_DEBUG"):
+                traceback.print_exc()
+            click.echo(
+                f"vault: internal error ({error.__class__.__name__}: {error}); "
+                "rerun with VAULT_DEBUG=1 and report it",
+                err=True,
+            )
+            ctx.exit(70)
+
+
+def secret(variable: str, prompt: str, confirm: bool = False) -> str:
+    """A passphrase from the environment, else from the terminal, else a clear error."""
+    value = os.environ.get(variable)
+    if value:
+        return value
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    raise MissingSecret(f"{variable} is not set and there is no terminal to ask", f"set {variable}")
+
+
+@contextmanager
+def byte_progress(description: str, total: int | None) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal; yields a bytes-done callback."""
+    if not _stderr.is_terminal:
+        yield None
+        return
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=_stderr, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=True))
+
+
+class Context:
+    """What every command needs: where the vault is and who is acting."""
+
+    def __init__(self, home: Path, db_url: str | None, user: str | None) -> None:
+        self.home = home
+        self.db_url = db_url
+        self.user = user
+        self._vault: Vault | None = None
+
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            self._vault = Vault.open(self.home, self.db_url)
+        return self._vault
+
+    def login(self, action: str, arguments: dict[str, Any] | None = None):
+        if not self.user:
+            raise MissingSecret(
+                "no acting member: VAULT_USER is not set", "set VAULT_USER or pass --user"
+            )
+        vault = self.vault  # a missing vault is reported before asking for a passphrase
+        passphrase = secret("VAULT_PASSPHRASE", f"Passphrase for {self.user}")
+        return vault.login(self.user, passphrase, action, arguments)
+
+    def unseal(self):
+        return self.vault.unseal(secret("VAULT_UNSEAL", "Vault unseal passphrase"))
+
+    def close(self) -> None:
+        if self._vault is not None:
+            self._vault.close()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(cls=VaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    envvar="VAULT_HOME",
+    default="vault",
+    show_default=True,
+    help="The vault directory (VAULT_HOME).",
+)
+@click.option(
+    "--db",
+    "db_url",
+    envvar="VAULT_DB",
+    help="SQLAlchemy URL of the metadata database (VAULT_DB); default: SQLite inside the vault.",
+)
+@click.option("--user", envvar="VAULT_USER", help="The acting crew member (VAULT_USER).")
+@click.version_option(__version__, prog_name="vault")
+@click.pass_context
+def cli(ctx: click.Context, home: Path, db_url: str | None, user: str | None) -> None:
+    """Encrypted, audited vault for a film production's scripts, plates, face models and renders."""
+    ctx.obj = Context(home, db_url, user)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# -- init ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--admin", required=True, help="Name of the first admin crew member.")
+@click.option(
+    "--production",
+    default="Production",
+    show_default=True,
+    help="Production name for the studio certificates.",
+)
+@click.option(
+    "--kdf-work-factor",
+    type=click.IntRange(10, 22),
+    default=DEFAULT_WORK_FACTOR,
+    show_default=True,
+    help="scrypt log2(N) for passphrase-sealed keys.",
+)
+@pass_context
+def init(ctx: Context, admin: str, production: str, kdf_work_factor: int) -> None:
+    """Create a new vault in VAULT_HOME with ADMIN as its first member."""
+    admin_passphrase = os.environ.get("VAULT_PASSPHRASE") or secret(
+        "VAULT_NEW_PASSPHRASE", f"New passphrase for {admin}", confirm=True
+    )
+    unseal = secret("VAULT_UNSEAL", "New vault unseal passphrase", confirm=True)
+    vault = Vault.init(
+        ctx.home, admin, admin_passphrase, unseal, ctx.db_url, production, kdf_work_factor
+    )
+    vault.close()
+    click.echo(f"created vault {vault.config.vault_id} in {ctx.home} with admin {admin}")
+
+
+# -- crew ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def crew() -> None:
+    """Add, list and revoke crew members."""
+
+
+@crew.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(list(ROLES)),
+    help="The member's role (gives default rights).",
+)
+@pass_context
+def crew_add(ctx: Context, name: str, role: str) -> None:
+    """Add crew member NAME with a new key sealed by their passphrase."""
+    session = ctx.login("crew.add", {"name": name, "role": role})
+    passphrase = secret("VAULT_NEW_PASSPHRASE", f"New passphrase for {name}", confirm=True)
+    session.crew_add(name, role, passphrase)
+    click.echo(f"added {name} as {role}")
+
+
+@crew.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def crew_list(ctx: Context, as_json: bool) -> None:
+    """List crew members."""
+    members = ctx.login("crew.list").crew_list()
+    if as_json:
+        print_json(members)
+        return
+    table = Table("name", "role", "added", "by", "status")
+    for m in members:
+        table.add_row(
+            m["name"],
+            m["role"],
+            m["created_at"][:19],
+            m["created_by"] or "-",
+            f"revoked {m['revoked_at'][:19]}" if m["revoked_at"] else "active",
+        )
+    _stdout.print(table)
+
+
+@crew.command("revoke")
+@click.argument("name")
+@pass_context
+def crew_revoke(ctx: Context, name: str) -> None:
+    """Revoke crew member NAME: they can do nothing from now on."""
+    ctx.login("crew.revoke", {"name": name}).crew_revoke(name)
+    click.echo(f"revoked {name}")
+
+
+# -- assets -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--kind", required=True, type=click.Choice(PUT_KINDS), help="What the file is.")
+@click.option("--shot", type=click.IntRange(min=0), help="The shot it belongs to.")
+@click.option("--name", help="Display name (default: the file name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def put(
+    ctx: Context, path: Path, kind: str, shot: int | None, name: str | None, as_json: bool
+) -> None:
+    """Encrypt PATH into the vault. The last word printed is the new asset id."""
+    session = ctx.login("put", {"path": str(path), "kind": kind, "shot": shot, "name": name})
+    total = path.stat().st_size if path.is_file() else None
+    with byte_progress(f"encrypting {path.name}", total) as progress:
+        asset = session.put(path, kind, shot=shot, name=name, progress=progress)
+    if as_json:
+        print_json(asset)
+    else:
+        click.echo(
+            f"stored {asset['kind']} {asset['name']!r} ({asset['size']} bytes) as {asset['id']}"
+        )
+
+
+@cli.command()
+@click.argument("asset_id", metavar="ASSET")
+@click.option(
+    "-o", "--out", required=True, type=click.Path(path_type=Path), help="Where to write the file."
+)
+@pass_context
+def get(ctx: Context, asset_id: str, out: Path) -> None:
+    """Decrypt ASSET to OUT (needs a grant and the unseal passphrase)."""
+    session = ctx.login("get", {"asset": asset_id, "out": str(out)})
+    keys = ctx.unseal()
+    with byte_progress(f"decrypting {asset_id}", None) as progress:
+        asset = session.get(asset_id, out, keys, progress=progress)
+    click.echo(f"wrote {asset['name']!r} ({asset['size']} bytes) to {out}")
+
+
+@cli.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def ls(ctx: Context, as_json: bool) -> None:
+    """List the assets you may read."""
+    assets = ctx.login("ls").ls()
+    if as_json:
+        print_json(assets)
+        return
+    table = Table("id", "kind", "shot", "name", "size", "added", "by")
+    for a in assets:
+        table.add_row(
+            a["id"],
+            a["kind"],
+            "" if a["shot"] is None else str(a["shot"]),
+            a["name"],
+            str(a["size"]),
+            a["added_at"][:19],
+            a["added_by"],
+        )
+    _stdout.print(table)
+
+
+# -- grants -------------------------------------------------------------------------------
+
+
+def _scopes(
+    assets: tuple[str, ...], shots: tuple[int, ...], kinds: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    scopes = (
+        [("asset", a) for a in assets]
+        + [("shot", str(s)) for s in shots]
+        + [("kind", k) for k in kinds]
+    )
+    if not scopes:
+        raise UsageError("say what to grant or revoke", "use --asset ID, --shot N or --kind KIND")
+    return scopes
+
+
+def _rule_command(effect: str):
+    verb = "grant" if effect == "allow" else "revoke"
+
+    @click.argument("member", metavar="NAME")
+    @click.option("--asset", "assets", multiple=True, help="One asset id (repeatable).")
+    @click.option(
+        "--shot",
+        "shots",
+        multiple=True,
+        type=click.IntRange(min=0),
+        help="Every asset of a shot (repeatable).",
+    )
+    @click.option(
+        "--kind",
+        "kinds",
+        multiple=True,
+        type=click.Choice(ASSET_KINDS),
+        help="Every asset of a kind (repeatable).",
+    )
+    @pass_context
+    def command(
+        ctx: Context,
+        member: str,
+        assets: tuple[str, ...],
+        shots: tuple[int, ...],
+        kinds: tuple[str, ...],
+    ) -> None:
+        scopes = _scopes(assets, shots, kinds)
+        session = ctx.login(verb, {"member": member, "scopes": scopes})
+        for scope, value in scopes:
+            session.set_rule(member, scope, value, effect)
+            click.echo(
+                f"{'granted' if effect == 'allow' else 'revoked'} {member} read on {scope} {value}"
+            )
+
+    command.__doc__ = (
+        "Give NAME read access to assets, shots or kinds."
+        if effect == "allow"
+        else "Take read access away from NAME (overrides role defaults)."
+    )
+    return cli.command(verb)(command)
+
+
+grant = _rule_command("allow")
+revoke = _rule_command("deny")
+
+
+# -- audit --------------------------------------------------------------------------------
+
+
+@cli.group()
+def audit() -> None:
+    """Read, verify and checkpoint the tamper-evident audit log."""
+
+
+@audit.command("log")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--who", help="Only entries by this member.")
+@click.option("--asset", help="Only entries about this asset.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N entries.")
+@pass_context
+def audit_log(
+    ctx: Context, as_json: bool, who: str | None, asset: str | None, limit: int | None
+) -> None:
+    """Show audit entries."""
+    entries = ctx.login("audit.log", {"who": who, "asset": asset}).audit_log(who, asset, limit)
+    if as_json:
+        print_json(entries)
+        return
+    table = Table("#", "time", "who", "action", "asset", "outcome", "reason", expand=False)
+    for e in entries:
+        style = None if e["outcome"] == "ok" else "red"
+        table.add_row(
+            str(e["seq"]),
+            e["time"][:19],
+            e["actor"] or "-",
+            e["action"],
+            e["asset"] or "",
+            e["outcome"],
+            e["reason"] or "",
+            style=style,
+        )
+    _stdout.print(table)
+
+
+@audit.command("verify")
+@click.option(
+    "--against",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint kept outside the vault.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def audit_verify(ctx: Context, against: Path | None, as_json: bool) -> None:
+    """Recompute the Merkle tree, check every signature and the checkpoints."""
+    kept = None
+    if against is not None:
+        try:
+            kept = against.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"cannot read checkpoint {against}: {exc}",
+                "give the file `vault audit checkpoint` wrote",
+            ) from exc
+    report = ctx.login("audit.verify", {"against": str(against) if against else None}).audit_verify(
+        kept
+    )
+    if as_json:
+        print_json(report.as_dict())
+    elif report.ok:
+        extra = f"; extends the kept checkpoint at size {report.against_size}" if against else ""
+        click.echo(f"audit log OK: {report.entries} entries, root {report.root}{extra}")
+    else:
+        for problem in report.problems:
+            click.echo(f"PROBLEM: {problem}")
+        click.echo(
+            f"audit log FAILED verification: {report.problem_count} problem(s) "
+            f"in {report.entries} entries"
+        )
+    if not report.ok:
+        ctx_exit = click.get_current_context()
+        ctx_exit.exit(5)
+
+
+@audit.command("checkpoint")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write it to this file.",
+)
+@pass_context
+def audit_checkpoint(ctx: Context, out: Path | None) -> None:
+    """Sign and print a checkpoint of the log (C2SP tlog-checkpoint); keep it elsewhere."""
+    session = ctx.login("audit.checkpoint")
+    note = session.audit_checkpoint(ctx.unseal())
+    if out is not None:
+        out.write_text(note, encoding="utf-8")
+    click.echo(note, nl=False)
+
+
+def main() -> None:
+    cli(prog_name="vault")

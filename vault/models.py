@@ -1,0 +1,100 @@
+"""The metadata schema (SQLAlchemy 2 ORM). Changes go through Alembic migrations.
+
+Times are ISO-8601 UTC strings so that SQLite and PostgreSQL store the same text
+that the audit log signs.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ASSET_KINDS = ("script", "footage", "model", "face", "render")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Facts about the vault that must travel with the database (vault id, keys)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 Ed25519
+    sealed_key: Mapped[bytes] = mapped_column(LargeBinary)  # age file, scrypt stanza
+    created_at: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[str | None] = mapped_column(String(40), default=None)
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    shot: Mapped[int | None] = mapped_column(default=None)
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(32), unique=True)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[str] = mapped_column(String(40))
+
+
+class Grant(Base):
+    """An allow or deny rule for one member on one asset, one shot or one kind."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("member", "scope", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    member: Mapped[str] = mapped_column(ForeignKey("members.name"))
+    scope: Mapped[str] = mapped_column(String(8))  # asset | shot | kind
+    value: Mapped[str] = mapped_column(String(64))
+    effect: Mapped[str] = mapped_column(String(8))  # allow | deny
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[str] = mapped_column(String(40))
+
+
+class AuditEntry(Base):
+    """One leaf of the Merkle log. `entry` is authoritative; other columns index it."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_actor", "actor"),
+        Index("ix_audit_asset", "asset_id"),
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    time: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    asset_id: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(8))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LogState(Base):
+    """The log's size and compact Merkle frontier, so an append costs O(log n)."""
+
+    __tablename__ = "log_state"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size: Mapped[int]
+    frontier: Mapped[str] = mapped_column(Text)  # JSON list of hex subtree roots
+
+
+class Checkpoint(Base):
+    __tablename__ = "checkpoints"
+    tree_size: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(40))

@@ -1,0 +1,484 @@
+"""What an authenticated crew member can do. Every method writes exactly one audit entry.
+
+Fail closed: the entry for a successful operation is committed in the same transaction
+as its effect, and any result (a decrypted file) is revealed only after that commit.
+A refusal is logged, then raised.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as DatabaseConstraintError
+from sqlalchemy.orm import Session
+
+from vault import access, sealing, signing
+from vault.audit import Signer, request_digest, utc_now
+from vault.audit_verify import AuditReport, verify_log
+from vault.errors import (
+    AccessDenied,
+    IntegrityError,
+    NotFound,
+    StorageError,
+    UsageError,
+    VaultError,
+)
+from vault.layout import fsync_directory
+from vault.models import ASSET_KINDS, Asset, Grant, Member
+from vault.objects import Progress, StoredObject, storage_error
+
+if TYPE_CHECKING:
+    from vault.core import UnsealedKeys, Vault
+
+PUT_KINDS = ("script", "footage", "model", "face")
+
+
+def asset_view(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": asset.id,
+        "kind": asset.kind,
+        "name": asset.name,
+        "shot": asset.shot,
+        "size": asset.size,
+        "sha256": asset.sha256,
+        "added_by": asset.added_by,
+        "added_at": asset.added_at,
+    }
+
+
+def member_view(member: Member) -> dict[str, Any]:
+    return {
+        "name": member.name,
+        "role": member.role,
+        "public_key": member.public_key,
+        "created_at": member.created_at,
+        "created_by": member.created_by,
+        "revoked_at": member.revoked_at,
+    }
+
+
+def _open_input(path: Path):
+    if not path.exists():
+        raise UsageError(f"{path} does not exist", "check the path")
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory", "put one file at a time")
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
+
+
+class MemberSession:
+    def __init__(self, vault: Vault, signer: Signer, role: str) -> None:
+        self.vault = vault
+        self.signer = signer
+        self.role = role
+
+    @property
+    def name(self) -> str:
+        return self.signer.name
+
+    # -- audit plumbing --------------------------------------------------------------------
+
+    def _record(
+        self, db: Session, action: str, outcome: str, arguments: dict[str, Any], **fields
+    ) -> int:
+        return self.vault.log.append(
+            db,
+            actor=self.name,
+            action=action,
+            outcome=outcome,
+            signer=self.signer,
+            request=request_digest(action, arguments),
+            **fields,
+        )
+
+    def _refuse(
+        self, action: str, arguments: dict[str, Any], error: VaultError, asset_id: str | None = None
+    ):
+        """Log a refused or failed operation in its own transaction, then raise `error`."""
+        outcome = "denied" if isinstance(error, AccessDenied) else "error"
+        with self.vault.session() as db:
+            self._record(db, action, outcome, arguments, asset_id=asset_id, reason=error.problem)
+            self.vault.commit(db)
+        raise error
+
+    def _require(self, capability: str, action: str, arguments: dict[str, Any]) -> None:
+        if not access.has_capability(self.role, capability):
+            self._refuse(
+                action,
+                arguments,
+                AccessDenied(
+                    f"{self.name} ({self.role}) may not {action}", "ask the security officer"
+                ),
+            )
+
+    def _rules(self, db: Session, member: str) -> dict[tuple[str, str], access.Rule]:
+        return {
+            (g.scope, g.value): access.Rule(g.scope, g.value, g.effect)
+            for g in db.scalars(select(Grant).where(Grant.member == member))
+        }
+
+    def _decide(self, db: Session, asset: Asset) -> access.Decision:
+        return access.can_read(
+            self.role, self._rules(db, self.name), asset.kind, asset.id, asset.shot
+        )
+
+    # -- assets ----------------------------------------------------------------------------
+
+    def put(
+        self,
+        path: Path,
+        kind: str,
+        shot: int | None = None,
+        name: str | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Encrypt a file into the vault; returns the new asset's record."""
+        path = Path(path)
+        name = name or path.name
+        arguments = {"path": str(path), "kind": kind, "shot": shot, "name": name}
+        if kind not in PUT_KINDS:
+            self._refuse(
+                "put",
+                arguments,
+                UsageError(f"unknown kind {kind!r}", f"use one of {', '.join(PUT_KINDS)}"),
+            )
+        if shot is not None and shot < 0:
+            self._refuse(
+                "put", arguments, UsageError("a shot number cannot be negative", "use 0 or more")
+            )
+        self._require(access.PUT, "put", arguments)
+        if not access.may_write_kind(self.role, kind):
+            self._refuse(
+                "put",
+                arguments,
+                AccessDenied(
+                    f"{self.name} ({self.role}) may not add {kind} assets",
+                    "ask the security officer",
+                ),
+            )
+        try:
+            source = _open_input(path)
+        except UsageError as error:
+            self._refuse("put", arguments, error)
+        with source:
+            try:
+                pending = self.vault.objects.write_pending(source, self.vault.recipient(), progress)
+            except StorageError as error:
+                self._refuse("put", arguments, error)
+        try:
+            with self.vault.session() as db:
+                now = utc_now()
+                asset = Asset(
+                    id=self._new_asset_id(db),
+                    kind=kind,
+                    name=name,
+                    shot=shot,
+                    size=pending.size,
+                    sha256=pending.sha256,
+                    object_id=pending.object_id,
+                    added_by=self.name,
+                    added_at=now,
+                )
+                detail = {"asset": asset_view(asset) | {"object_id": asset.object_id}}
+                self._record(db, "put", "ok", arguments, asset_id=asset.id, detail=detail, time=now)
+                db.add(asset)
+                self.vault.commit(db)
+        except BaseException:
+            self.vault.objects.discard(pending)
+            raise
+        self.vault.objects.publish(pending)
+        return asset_view(asset)
+
+    def _new_asset_id(self, db: Session) -> str:
+        while True:
+            candidate = secrets.token_hex(6)
+            if db.get(Asset, candidate) is None:
+                return candidate
+
+    def _asset(self, asset_id: str, action: str, arguments: dict[str, Any]) -> Asset:
+        with self.vault.session() as db:
+            asset = db.get(Asset, asset_id)
+        if asset is None:
+            self._refuse(
+                action,
+                arguments,
+                NotFound(f"no asset {asset_id!r}", "`vault ls` lists the assets you can read"),
+            )
+        return asset
+
+    def get(
+        self, asset_id: str, out: Path, keys: UnsealedKeys, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Decrypt an asset to `out`; the file appears only once the audit entry is committed."""
+        out = Path(out)
+        arguments = {"asset": asset_id, "out": str(out)}
+        self._require(access.GET, "get", arguments)
+        asset = self._asset(asset_id, "get", arguments)
+        with self.vault.session() as db:
+            decision = self._decide(db, asset)
+        if not decision.allowed:
+            self._refuse(
+                "get",
+                arguments,
+                AccessDenied(
+                    f"{self.name} may not read asset {asset_id} ({decision.because})",
+                    "ask the security officer for a grant",
+                ),
+                asset_id=asset_id,
+            )
+        if out.is_dir():
+            self._refuse(
+                "get",
+                arguments,
+                UsageError(f"{out} is a directory", "give a file name with -o"),
+                asset_id=asset_id,
+            )
+        if not out.parent.is_dir():
+            self._refuse(
+                "get",
+                arguments,
+                UsageError(f"the directory {out.parent} does not exist", "create it first"),
+                asset_id=asset_id,
+            )
+        temporary = out.with_name(f".{out.name}.vault-partial-{secrets.token_hex(4)}")
+        try:
+            try:
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as sink:
+                    expected = StoredObject(asset.object_id, asset.size, asset.sha256)
+                    self.vault.objects.decrypt_to(
+                        asset.object_id, keys.identity, sink, expected, progress
+                    )
+                    sink.flush()
+                    os.fsync(sink.fileno())
+            except OSError as exc:
+                raise storage_error(exc, f"writing {out}") from exc
+            except IntegrityError as error:
+                temporary.unlink(missing_ok=True)
+                self._refuse("get", arguments, error, asset_id=asset_id)
+            with self.vault.session() as db:
+                self._record(
+                    db,
+                    "get",
+                    "ok",
+                    arguments,
+                    asset_id=asset_id,
+                    detail={
+                        "sha256": asset.sha256,
+                        "size": asset.size,
+                        "because": decision.because,
+                    },
+                )
+                self.vault.log.sign_checkpoint(db, keys.audit_seed)
+                self.vault.commit(db)
+            os.replace(temporary, out)
+            fsync_directory(out.parent)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return asset_view(asset)
+
+    def ls(self) -> list[dict[str, Any]]:
+        """The assets this member may read."""
+        with self.vault.session() as db:
+            rules = self._rules(db, self.name)
+            visible = [
+                asset_view(a)
+                for a in db.scalars(select(Asset).order_by(Asset.added_at))
+                if access.can_read(self.role, rules, a.kind, a.id, a.shot).allowed
+            ]
+            self._record(db, "ls", "ok", {}, detail={"listed": len(visible)})
+            self.vault.commit(db)
+        return visible
+
+    # -- crew ------------------------------------------------------------------------------
+
+    def crew_add(self, name: str, role: str, passphrase: str) -> dict[str, Any]:
+        from vault.core import check_member_name, check_new_passphrase, check_role
+
+        arguments = {"name": name, "role": role}
+        self._require(access.CREW, "crew.add", arguments)
+        try:
+            check_member_name(name)
+            check_role(role)
+            check_new_passphrase(passphrase, f"{name}'s")
+        except UsageError as error:
+            self._refuse("crew.add", arguments, error)
+        seed = signing.new_seed()
+        public_key = signing.b64encode(signing.public_key_of(seed))
+        sealed = sealing.seal(seed, passphrase, self.vault.config.kdf_work_factor)
+        with self.vault.session() as db:
+            if db.scalar(select(Member).where(Member.name == name)) is not None:
+                db.rollback()
+                self._refuse(
+                    "crew.add",
+                    arguments,
+                    UsageError(f"{name!r} is already a crew member", "choose another name"),
+                )
+            now = utc_now()
+            self._record(
+                db,
+                "crew.add",
+                "ok",
+                arguments,
+                time=now,
+                detail={"member": {"name": name, "role": role, "public_key": public_key}},
+            )
+            member = Member(
+                name=name,
+                role=role,
+                public_key=public_key,
+                sealed_key=sealed,
+                created_at=now,
+                created_by=self.name,
+            )
+            db.add(member)
+            self.vault.commit(db)
+        return member_view(member)
+
+    def crew_list(self) -> list[dict[str, Any]]:
+        self._require(access.CREW, "crew.list", {})
+        with self.vault.session() as db:
+            members = [member_view(m) for m in db.scalars(select(Member).order_by(Member.id))]
+            self._record(db, "crew.list", "ok", {})
+            self.vault.commit(db)
+        return members
+
+    def crew_revoke(self, name: str) -> dict[str, Any]:
+        arguments = {"name": name}
+        self._require(access.CREW, "crew.revoke", arguments)
+        if name == self.name:
+            self._refuse(
+                "crew.revoke",
+                arguments,
+                UsageError("you cannot revoke yourself", "ask another admin or security officer"),
+            )
+        with self.vault.session() as db:
+            member = db.scalar(select(Member).where(Member.name == name))
+            if member is None or not member.active:
+                db.rollback()
+                state = "no such member" if member is None else "already revoked"
+                self._refuse(
+                    "crew.revoke",
+                    arguments,
+                    NotFound(
+                        f"cannot revoke {name!r}: {state}", "`vault crew list` shows the crew"
+                    ),
+                )
+            member.revoked_at = utc_now()
+            self._record(
+                db, "crew.revoke", "ok", arguments, detail={"member": name}, time=member.revoked_at
+            )
+            self.vault.commit(db)
+        return member_view(member)
+
+    # -- grants ----------------------------------------------------------------------------
+
+    def set_rule(self, member: str, scope: str, value: str, effect: str) -> dict[str, Any]:
+        """`vault grant` (effect allow) or `vault revoke` (effect deny) on one scope."""
+        action = "grant" if effect == "allow" else "revoke"
+        arguments = {"member": member, "scope": scope, "value": value}
+        self._require(access.GRANT, action, arguments)
+        with self.vault.session() as db:
+            problem = self._check_rule_target(db, member, scope, value)
+            if problem is not None:
+                db.rollback()
+                self._refuse(action, arguments, problem)
+            rule = db.scalar(
+                select(Grant).where(
+                    Grant.member == member, Grant.scope == scope, Grant.value == value
+                )
+            )
+            now = utc_now()
+            self._record(
+                db,
+                action,
+                "ok",
+                arguments,
+                asset_id=value if scope == "asset" else None,
+                time=now,
+                detail={
+                    "rule": {"member": member, "scope": scope, "value": value, "effect": effect}
+                },
+            )
+            if rule is None:
+                rule = Grant(
+                    member=member,
+                    scope=scope,
+                    value=value,
+                    effect=effect,
+                    granted_by=self.name,
+                    granted_at=now,
+                )
+                db.add(rule)
+            else:
+                rule.effect, rule.granted_by, rule.granted_at = effect, self.name, now
+            try:
+                self.vault.commit(db)
+            except DatabaseConstraintError as exc:  # pragma: no cover - guarded by the checks above
+                raise UsageError(
+                    f"cannot record that rule: {exc}", "check the member and scope"
+                ) from exc
+        return {"member": member, "scope": scope, "value": value, "effect": effect}
+
+    def _check_rule_target(
+        self, db: Session, member: str, scope: str, value: str
+    ) -> VaultError | None:
+        if db.scalar(select(Member).where(Member.name == member)) is None:
+            return NotFound(f"no crew member {member!r}", "`vault crew list` shows the crew")
+        if scope == "asset" and db.get(Asset, value) is None:
+            return NotFound(f"no asset {value!r}", "`vault ls` lists the assets")
+        if scope == "shot" and not value.isdigit():
+            return UsageError(f"{value!r} is not a shot number", "use a whole number")
+        if scope == "kind" and value not in ASSET_KINDS:
+            return UsageError(f"unknown kind {value!r}", f"use one of {', '.join(ASSET_KINDS)}")
+        if scope not in access.SCOPES:
+            return UsageError(f"unknown scope {scope!r}", "use --asset, --shot or --kind")
+        return None
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def audit_log(
+        self, who: str | None = None, asset: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        arguments = {"who": who, "asset": asset, "limit": limit}
+        self._require(access.AUDIT, "audit.log", arguments)
+        with self.vault.session() as db:
+            entries = self.vault.log.entries(db, who=who, asset=asset, limit=limit)
+            self._record(db, "audit.log", "ok", arguments)
+            self.vault.commit(db)
+        return entries
+
+    def audit_verify(self, against: str | None = None) -> AuditReport:
+        arguments = {"against": against is not None}
+        self._require(access.AUDIT, "audit.verify", arguments)
+        public_key = signing.b64decode(self.vault.config.audit_public_key)
+        with self.vault.session() as db:
+            report = verify_log(db, self.vault.log, public_key, against)
+        with self.vault.session() as db:
+            self._record(
+                db,
+                "audit.verify",
+                "ok" if report.ok else "error",
+                arguments,
+                detail={
+                    "entries": report.entries,
+                    "root": report.root,
+                    "problems": report.problem_count,
+                },
+            )
+            self.vault.commit(db)
+        return report
+
+    def audit_checkpoint(self, keys: UnsealedKeys) -> str:
+        self._require(access.AUDIT, "audit.checkpoint", {})
+        with self.vault.session() as db:
+            self._record(db, "audit.checkpoint", "ok", {})
+            note = self.vault.log.sign_checkpoint(db, keys.audit_seed)
+            self.vault.commit(db)
+        return note
