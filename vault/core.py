@@ -125,15 +125,27 @@ class Vault:
         finally:
             db.close()
 
-    def commit(self, db: Session) -> None:
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction, committed if the block succeeds.
+
+        Fail closed: if the database refuses anything (and so the audit entry), the
+        whole operation is refused and nothing it did is kept.
+        """
+        db = Session(self.engine, expire_on_commit=False)
         try:
+            yield db
             db.commit()
         except SQLAlchemyError as exc:
             db.rollback()
             raise AuditUnavailable(
                 "the audit log could not be written, so nothing was done",
-                f"check the vault database ({exc.__class__.__name__})",
+                f"check the vault database ({exc.__class__.__name__}: {exc.orig or exc})"
+                if hasattr(exc, "orig")
+                else "check the vault database",
             ) from exc
+        finally:
+            db.close()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -219,19 +231,18 @@ class Vault:
         request = request_digest(attempting, arguments or {})
         with self.session() as db:
             member = db.scalar(select(Member).where(Member.name == name))
-            if member is None:
-                reason = "unknown member"
-            elif not member.active:
-                reason = "member revoked"
-            else:
-                reason = None
-            seed = None
-            if member is not None and reason is None:
-                try:
-                    seed = sealing.unseal(member.sealed_key, passphrase, what=f"member {name}")
-                except AuthenticationFailed:
-                    reason = "wrong passphrase"
-            if reason is not None:
+        if member is None:
+            reason = "unknown member"
+        elif not member.active:
+            reason = "member revoked"
+        else:
+            reason = None
+            try:  # outside any transaction: scrypt is slow and must not hold the DB lock
+                seed = sealing.unseal(member.sealed_key, passphrase, what=f"member {name}")
+            except AuthenticationFailed:
+                reason = "wrong passphrase"
+        if reason is not None:
+            with self.transaction() as db:
                 self.log.append(
                     db,
                     actor=name,
@@ -241,17 +252,16 @@ class Vault:
                     reason=f"authentication failed: {reason}",
                     request=request,
                 )
-                self.commit(db)
-                raise AuthenticationFailed(
-                    f"cannot act as {name!r}: {reason}",
-                    "check VAULT_USER and VAULT_PASSPHRASE, or ask the security officer",
-                )
-            if signing.b64encode(signing.public_key_of(seed)) != member.public_key:
-                raise IntegrityError(
-                    f"the stored key of member {name!r} does not match its public key",
-                    "the members table was altered: run `vault audit verify`",
-                )
-            return MemberSession(self, Signer(name, seed), member.role)
+            raise AuthenticationFailed(
+                f"cannot act as {name!r}: {reason}",
+                "check VAULT_USER and VAULT_PASSPHRASE, or ask the security officer",
+            )
+        if signing.b64encode(signing.public_key_of(seed)) != member.public_key:
+            raise IntegrityError(
+                f"the stored key of member {name!r} does not match its public key",
+                "the members table was altered: run `vault audit verify`",
+            )
+        return MemberSession(self, Signer(name, seed), member.role)
 
 
 def _build_vault(

@@ -84,12 +84,17 @@ class _HashingWriter(io.RawIOBase):
         self._progress = progress
         self.sha256 = hashlib.sha256()
         self.size = 0
+        self.failure: OSError | None = None
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:  # type: ignore[override]
-        self._sink.write(data)
+        try:
+            self._sink.write(data)
+        except OSError as exc:
+            self.failure = exc  # rage re-raises it without its type; keep it to tell apart
+            raise
         self.sha256.update(data)
         self.size += len(data)
         if self._progress:
@@ -195,7 +200,9 @@ class ObjectStore:
         try:
             with open(path, "rb") as source:
                 pyrage.decrypt_io(source, writer, [identity])
-        except pyrage.DecryptError as exc:
+        except (pyrage.DecryptError, OSError) as exc:
+            if writer.failure is not None:
+                raise storage_error(writer.failure, "writing the decrypted file") from exc
             raise IntegrityError(
                 f"the encrypted file of object {object_id} is damaged or was replaced ({exc})",
                 "restore it from a backup; `vault audit log` shows who last wrote it",

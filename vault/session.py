@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError as DatabaseConstraintError
 from sqlalchemy.orm import Session
 
 from vault import access, sealing, signing
@@ -102,9 +101,8 @@ class MemberSession:
     ):
         """Log a refused or failed operation in its own transaction, then raise `error`."""
         outcome = "denied" if isinstance(error, AccessDenied) else "error"
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             self._record(db, action, outcome, arguments, asset_id=asset_id, reason=error.problem)
-            self.vault.commit(db)
         raise error
 
     def _require(self, capability: str, action: str, arguments: dict[str, Any]) -> None:
@@ -172,7 +170,7 @@ class MemberSession:
             except StorageError as error:
                 self._refuse("put", arguments, error)
         try:
-            with self.vault.session() as db:
+            with self.vault.transaction() as db:
                 now = utc_now()
                 asset = Asset(
                     id=self._new_asset_id(db),
@@ -188,7 +186,6 @@ class MemberSession:
                 detail = {"asset": asset_view(asset) | {"object_id": asset.object_id}}
                 self._record(db, "put", "ok", arguments, asset_id=asset.id, detail=detail, time=now)
                 db.add(asset)
-                self.vault.commit(db)
         except BaseException:
             self.vault.objects.discard(pending)
             raise
@@ -262,7 +259,7 @@ class MemberSession:
             except IntegrityError as error:
                 temporary.unlink(missing_ok=True)
                 self._refuse("get", arguments, error, asset_id=asset_id)
-            with self.vault.session() as db:
+            with self.vault.transaction() as db:
                 self._record(
                     db,
                     "get",
@@ -276,7 +273,6 @@ class MemberSession:
                     },
                 )
                 self.vault.log.sign_checkpoint(db, keys.audit_seed)
-                self.vault.commit(db)
             os.replace(temporary, out)
             fsync_directory(out.parent)
         finally:
@@ -285,7 +281,7 @@ class MemberSession:
 
     def ls(self) -> list[dict[str, Any]]:
         """The assets this member may read."""
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             rules = self._rules(db, self.name)
             visible = [
                 asset_view(a)
@@ -293,7 +289,6 @@ class MemberSession:
                 if access.can_read(self.role, rules, a.kind, a.id, a.shot).allowed
             ]
             self._record(db, "ls", "ok", {}, detail={"listed": len(visible)})
-            self.vault.commit(db)
         return visible
 
     # -- crew ------------------------------------------------------------------------------
@@ -312,7 +307,7 @@ class MemberSession:
         seed = signing.new_seed()
         public_key = signing.b64encode(signing.public_key_of(seed))
         sealed = sealing.seal(seed, passphrase, self.vault.config.kdf_work_factor)
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             if db.scalar(select(Member).where(Member.name == name)) is not None:
                 db.rollback()
                 self._refuse(
@@ -338,15 +333,13 @@ class MemberSession:
                 created_by=self.name,
             )
             db.add(member)
-            self.vault.commit(db)
         return member_view(member)
 
     def crew_list(self) -> list[dict[str, Any]]:
         self._require(access.CREW, "crew.list", {})
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             members = [member_view(m) for m in db.scalars(select(Member).order_by(Member.id))]
             self._record(db, "crew.list", "ok", {})
-            self.vault.commit(db)
         return members
 
     def crew_revoke(self, name: str) -> dict[str, Any]:
@@ -358,7 +351,7 @@ class MemberSession:
                 arguments,
                 UsageError("you cannot revoke yourself", "ask another admin or security officer"),
             )
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             member = db.scalar(select(Member).where(Member.name == name))
             if member is None or not member.active:
                 db.rollback()
@@ -374,7 +367,6 @@ class MemberSession:
             self._record(
                 db, "crew.revoke", "ok", arguments, detail={"member": name}, time=member.revoked_at
             )
-            self.vault.commit(db)
         return member_view(member)
 
     # -- grants ----------------------------------------------------------------------------
@@ -384,7 +376,7 @@ class MemberSession:
         action = "grant" if effect == "allow" else "revoke"
         arguments = {"member": member, "scope": scope, "value": value}
         self._require(access.GRANT, action, arguments)
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             problem = self._check_rule_target(db, member, scope, value)
             if problem is not None:
                 db.rollback()
@@ -418,12 +410,6 @@ class MemberSession:
                 db.add(rule)
             else:
                 rule.effect, rule.granted_by, rule.granted_at = effect, self.name, now
-            try:
-                self.vault.commit(db)
-            except DatabaseConstraintError as exc:  # pragma: no cover - guarded by the checks above
-                raise UsageError(
-                    f"cannot record that rule: {exc}", "check the member and scope"
-                ) from exc
         return {"member": member, "scope": scope, "value": value, "effect": effect}
 
     def _check_rule_target(
@@ -448,10 +434,9 @@ class MemberSession:
     ) -> list[dict[str, Any]]:
         arguments = {"who": who, "asset": asset, "limit": limit}
         self._require(access.AUDIT, "audit.log", arguments)
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             entries = self.vault.log.entries(db, who=who, asset=asset, limit=limit)
             self._record(db, "audit.log", "ok", arguments)
-            self.vault.commit(db)
         return entries
 
     def audit_verify(self, against: str | None = None) -> AuditReport:
@@ -460,7 +445,7 @@ class MemberSession:
         public_key = signing.b64decode(self.vault.config.audit_public_key)
         with self.vault.session() as db:
             report = verify_log(db, self.vault.log, public_key, against)
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             self._record(
                 db,
                 "audit.verify",
@@ -472,13 +457,11 @@ class MemberSession:
                     "problems": report.problem_count,
                 },
             )
-            self.vault.commit(db)
         return report
 
     def audit_checkpoint(self, keys: UnsealedKeys) -> str:
         self._require(access.AUDIT, "audit.checkpoint", {})
-        with self.vault.session() as db:
+        with self.vault.transaction() as db:
             self._record(db, "audit.checkpoint", "ok", {})
             note = self.vault.log.sign_checkpoint(db, keys.audit_seed)
-            self.vault.commit(db)
         return note
