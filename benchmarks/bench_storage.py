@@ -94,9 +94,8 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} exited {result['rc']}: {result['stderr'].strip()}"
-        )
+        problem = result["stderr"].strip()
+        raise RuntimeError(f"{' '.join(command)} exited {result['rc']}: {problem}")
     return Run(result["seconds"], result["maxrss_kib"] * 1024, result["stdout"])
 
 

@@ -34,9 +34,16 @@ def entry_count(vault: Vault) -> int:
 
 def test_init_creates_the_layout_with_private_permissions(vault: Vault, home) -> None:
     for relative in [
-        "vault.json", "vault.db", "objects", "objects/.pending", "keys/vault-identity.age",
-        "keys/audit-log.key.age", "keys/studio-root-ca.pem", "keys/studio-root-ca.key.age",
-        "keys/c2pa-signer.chain.pem", "keys/c2pa-signer.key.age",
+        "vault.json",
+        "vault.db",
+        "objects",
+        "objects/.pending",
+        "keys/vault-identity.age",
+        "keys/audit-log.key.age",
+        "keys/studio-root-ca.pem",
+        "keys/studio-root-ca.key.age",
+        "keys/c2pa-signer.chain.pem",
+        "keys/c2pa-signer.key.age",
     ]:
         assert (home / relative).exists(), relative
     assert oct(home.stat().st_mode & 0o777) == "0o700"
@@ -151,7 +158,10 @@ def test_non_admin_cannot_manage_crew_and_the_attempt_is_signed(vault: Vault, cr
         director.crew_add("spy", "admin", "spy-passphrase")
     entry = last_entry(vault)
     assert (entry["actor"], entry["action"], entry["outcome"], entry["signed_by"]) == (
-        "dana", "crew.add", "denied", "dana",
+        "dana",
+        "crew.add",
+        "denied",
+        "dana",
     )
 
 

@@ -58,6 +58,11 @@ def encode_entry(body: bytes, signer: Signer | None) -> bytes:
     return body + b"\n" + signer.name.encode() + b" " + signing.b64encode(signature).encode()
 
 
+def as_entry_bytes(stored: object) -> bytes:
+    """The entry as stored; SQLite hands back text if someone rewrote the blob as text."""
+    return stored if isinstance(stored, bytes) else str(stored).encode()
+
+
 def split_entry(entry: bytes) -> tuple[bytes, str | None, bytes | None]:
     """(body, signer name, signature); raises ValueError on a malformed entry."""
     body, _, signature_line = entry.rpartition(b"\n")
@@ -180,7 +185,7 @@ class AuditLog:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Entries as dicts parsed from their signed bytes (not from the index columns)."""
-        query = select(AuditEntry.entry).order_by(AuditEntry.seq)
+        query = select(AuditEntry).order_by(AuditEntry.seq)
         if who:
             query = query.where(AuditEntry.actor == who)
         if asset:
@@ -190,10 +195,28 @@ class AuditLog:
         rows = list(db.scalars(query))
         if limit:
             rows.reverse()
-        result = []
-        for entry in rows:
-            body, signer, _ = split_entry(entry)
-            parsed = json.loads(body)
-            parsed["signed_by"] = signer
-            result.append(parsed)
-        return result
+        return [_parse_for_display(row) for row in rows]
+
+
+def _parse_for_display(row: AuditEntry) -> dict[str, Any]:
+    try:
+        body, signer, _ = split_entry(as_entry_bytes(row.entry))
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        # Show what the index says, flagged: the log must stay readable to investigate it.
+        parsed, signer = (
+            {
+                "seq": row.seq,
+                "time": row.time,
+                "actor": row.actor,
+                "action": row.action,
+                "asset": row.asset_id,
+                "outcome": row.outcome,
+                "detail": {},
+                "request": None,
+                "reason": "UNREADABLE ENTRY: run `vault audit verify`",
+            },
+            None,
+        )
+    parsed["signed_by"] = signer
+    return parsed

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault import checkpoint, merkle, signing
-from vault.audit import ENTRY_CONTEXT, AuditLog, split_entry
+from vault.audit import ENTRY_CONTEXT, AuditLog, as_entry_bytes, split_entry
 from vault.models import Asset, AuditEntry, Grant, Member
 
 _PARALLEL_THRESHOLD = 20_000  # below this, a process pool costs more than it saves
@@ -274,6 +274,7 @@ def verify_log(
     leaves: list[bytes] = []
     try:
         for row in _rows(db):
+            row = (*row[:6], as_entry_bytes(row[6]))
             leaves.append(merkle.leaf_hash(row[6]))
             _check_entry(row, len(leaves) - 1, log.vault_id, replay, signatures, report)
     finally:
