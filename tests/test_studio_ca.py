@@ -25,9 +25,7 @@ def credentials():
 
 def test_chain_has_the_extensions_c2pa_validators_require(credentials) -> None:
     leaf, root = x509.load_pem_x509_certificates(credentials.signer_chain_pem)
-    assert (
-        root.public_bytes == x509.load_pem_x509_certificate(credentials.root_cert_pem).public_bytes
-    )
+    assert root == x509.load_pem_x509_certificate(credentials.root_cert_pem)
     assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert root.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
     assert not leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
