@@ -33,7 +33,8 @@ from vault.models import ASSET_KINDS
 from vault.sealing import DEFAULT_WORK_FACTOR
 from vault.session import PUT_KINDS
 
-_stdout = Console(highlight=False, soft_wrap=True)
+# Piped output (scripts, logs) gets wide tables instead of rich's 80-column default.
+_stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 _stderr = Console(stderr=True, highlight=False)
 
 
