@@ -306,3 +306,27 @@ def test_audit_verify_passes_on_a_busy_vault(vault: Vault, crew, admin, keys, tm
     report = admin.audit_verify(against=note)
     assert report.ok, report.problems
     assert report.entries > report.against_size > 0
+
+
+def test_concurrent_writers_on_sqlite_get_distinct_positions(vault: Vault, admin) -> None:
+    """BEGIN IMMEDIATE serialises writers: no two entries share a position."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(10):
+                admin.ls()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    report = admin.audit_verify()
+    assert report.ok, report.problems
+    assert report.entries == 1 + 40
