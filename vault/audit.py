@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault import checkpoint, merkle, signing
+from vault.errors import IntegrityError
 from vault.models import AuditEntry, Checkpoint, LogState
 
 ENTRY_CONTEXT = b"vault audit entry v1\n"
@@ -74,6 +75,21 @@ def split_entry(entry: bytes) -> tuple[bytes, str | None, bytes | None]:
     return body, name.decode(), signing.b64decode(encoded.decode())
 
 
+def _frontier_of(state: LogState | None) -> list[bytes]:
+    """The stored Merkle frontier, checked: one 32-byte root per set bit of the size."""
+    damaged = IntegrityError("the audit log's head is damaged", "run `vault audit verify`")
+    if state is None:
+        raise damaged
+    try:
+        frontier = [bytes.fromhex(h) for h in json.loads(state.frontier)]
+        size = int(state.size)
+    except (ValueError, TypeError) as exc:
+        raise damaged from exc
+    if size < 0 or len(frontier) != size.bit_count() or any(len(h) != 32 for h in frontier):
+        raise damaged
+    return frontier
+
+
 def origin_of(vault_id: str) -> str:
     return f"vault.local/{vault_id}"
 
@@ -109,8 +125,7 @@ class AuditLog:
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
         state = db.get(LogState, 1, with_for_update=True)
-        if state is None:
-            raise RuntimeError("the audit log has no head row")
+        frontier = _frontier_of(state)
         seq = state.size
         now = time or utc_now()
         body = canonical_json(
@@ -129,7 +144,6 @@ class AuditLog:
             }
         )
         entry = encode_entry(body, signer)
-        frontier = [bytes.fromhex(h) for h in json.loads(state.frontier)]
         frontier = merkle.frontier_append(frontier, seq, merkle.leaf_hash(entry))
         state.size = seq + 1
         state.frontier = json.dumps([h.hex() for h in frontier])
@@ -148,9 +162,7 @@ class AuditLog:
 
     def head(self, db: Session) -> tuple[int, bytes]:
         state = db.get(LogState, 1)
-        if state is None:
-            raise RuntimeError("the audit log has no head row")
-        frontier = [bytes.fromhex(h) for h in json.loads(state.frontier)]
+        frontier = _frontier_of(state)
         return state.size, merkle.frontier_root(frontier)
 
     def sign_checkpoint(self, db: Session, audit_seed: bytes) -> str:

@@ -118,10 +118,15 @@ class Vault:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A database transaction; commit explicitly, anything else rolls back."""
+        """A read-only look at the database (rolled back when the block ends)."""
         db = Session(self.engine, expire_on_commit=False)
         try:
             yield db
+        except SQLAlchemyError as exc:
+            raise IntegrityError(
+                f"the vault database could not be read ({exc.__class__.__name__})",
+                "check --db / VAULT_DB, then run `vault audit verify`",
+            ) from exc
         finally:
             db.close()
 

@@ -61,8 +61,11 @@ class Demo:
         shown = " ".join(shlex.quote(a) for a in args)
         print(f"\n[{who}]$ vault {shown}", flush=True)
         result = subprocess.run(
-            [*VAULT_COMMAND, *args], env=env, cwd=self.workdir,
-            capture_output=True, text=True,
+            [*VAULT_COMMAND, *args],
+            env=env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
         )
         print((result.stdout + result.stderr).rstrip())
         if ok and result.returncode != 0:
@@ -85,7 +88,9 @@ class Demo:
         self.run("sec", "crew", "list")
 
         print("\n== assets go in encrypted; the last word printed is the asset id")
-        plate_id = self.run("dana", "put", str(plate), "--kind", "footage", "--shot", "12").split()[-1]
+        plate_id = self.run("dana", "put", str(plate), "--kind", "footage", "--shot", "12").split()[
+            -1
+        ]
         script_id = self.run("sec", "put", str(script), "--kind", "script").split()[-1]
         self.run("eddie", "ls")
 
@@ -102,7 +107,9 @@ class Demo:
 
         print("\n== the audit log: read it, keep a checkpoint elsewhere, verify against it")
         self.run("sec", "audit", "checkpoint", "-o", str(kept_checkpoint))
-        self.run("eddie", "put", str(plate), "--kind", "footage", "--shot", "13", "--name", "alt take")
+        self.run(
+            "eddie", "put", str(plate), "--kind", "footage", "--shot", "13", "--name", "alt take"
+        )
         self.run("sec", "audit", "log", "--limit", "12")
         self.run("sec", "audit", "verify", "--against", str(kept_checkpoint))
         print(f"\nDemo vault left in {self.home} (deleted on exit).")

@@ -18,7 +18,8 @@ class VaultError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        return f"{self.problem}; {self.fix}" if self.fix else self.problem
+        text = f"{self.problem}; {self.fix}" if self.fix else self.problem
+        return " ".join(text.split())  # one line, whatever a library put in the message
 
 
 class UsageError(VaultError):

@@ -131,29 +131,47 @@ class ObjectStore:
         self, source: BinaryIO, recipient: pyrage.x25519.Recipient, progress: Progress | None = None
     ) -> PendingObject:
         """Encrypt `source` into a pending object; constant memory, fsync'd before returning."""
-        object_id = new_object_id()
-        path = self.pending_path_of(object_id)
         reader = _HashingReader(source, progress)
         lock_fd = -1
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            object_id, fd = self._create_locked_pending()
+            path = self.pending_path_of(object_id)
             lock_fd = os.dup(fd)
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
             with os.fdopen(fd, "wb") as sink:
                 pyrage.encrypt_io(reader, sink, [recipient])
                 sink.flush()
                 os.fsync(sink.fileno())
         except OSError as exc:
-            path.unlink(missing_ok=True)
+            if lock_fd >= 0:
+                path.unlink(missing_ok=True)
             _close_quietly(lock_fd)
             raise storage_error(exc, "encrypting into the vault") from exc
         except BaseException as exc:
-            path.unlink(missing_ok=True)
+            if lock_fd >= 0:
+                path.unlink(missing_ok=True)
             _close_quietly(lock_fd)
             if isinstance(exc, pyrage.EncryptError):
                 raise _storage_error_from_rage(exc) from exc
             raise
         return PendingObject(object_id, reader.size, reader.sha256.hexdigest(), lock_fd)
+
+    def _create_locked_pending(self) -> tuple[str, int]:
+        """Create and lock a new pending file that is still the one at its path.
+
+        Between create and lock, another process's `recover` may see the file unlocked and
+        delete it; then the path no longer names our inode, and we start again.
+        """
+        while True:
+            object_id = new_object_id()
+            path = self.pending_path_of(object_id)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    return object_id, fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
 
     def publish(self, pending: PendingObject) -> None:
         """Move a committed pending object to its final place."""
@@ -174,6 +192,11 @@ class ObjectStore:
             os.replace(pending, final)
             fsync_directory(final.parent)
             fsync_directory(self.pending_root)
+        elif not final.exists():
+            raise IntegrityError(
+                f"object {object_id} vanished before it could be published",
+                "restore objects/ from a backup; `vault audit verify` shows what is affected",
+            )
 
     def decrypt_to(
         self,
@@ -189,7 +212,7 @@ class ObjectStore:
         corrupted file is only known to be wrong once its last byte was hashed.
         """
         path = self.path_of(object_id)
-        if not path.is_file():
+        if not path.is_file() and self.pending_path_of(object_id).is_file():
             self._publish(object_id)  # a crash may have left it committed but unpublished
         if not path.is_file():
             raise IntegrityError(
