@@ -122,3 +122,31 @@ def test_unreadable_source_leaves_nothing_behind(store, identity) -> None:
     with pytest.raises(StorageError):
         store.write_pending(Failing(), identity.to_public())
     assert not any(store.pending_root.iterdir())
+
+
+def test_recovery_racing_a_new_put_cannot_lose_its_object(store, identity, monkeypatch) -> None:
+    """Another process's recovery may run between a put's create and its lock."""
+    import vault.objects as objects
+
+    real_flock = objects.fcntl.flock
+    raced = []
+
+    def flock_after_a_recovery(fd, operation):
+        if operation == objects.fcntl.LOCK_EX and not raced:
+            raced.append(store.recover(lambda object_id: False))  # deletes the unlocked file
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(objects.fcntl, "flock", flock_after_a_recovery)
+    pending = store.write_pending(io.BytesIO(b"survives"), identity.to_public())
+    monkeypatch.setattr(objects.fcntl, "flock", real_flock)
+    assert raced == [(0, 1)]  # the race really happened: recovery deleted the first file
+    store.publish(pending)
+    stored = StoredObject(pending.object_id, pending.size, pending.sha256)
+    assert read(store, identity, stored) == b"survives"
+
+
+def test_publishing_a_vanished_object_is_an_error(store, identity) -> None:
+    pending = store.write_pending(io.BytesIO(b"x"), identity.to_public())
+    store.pending_path_of(pending.object_id).unlink()
+    with pytest.raises(IntegrityError, match="vanished"):
+        store.publish(pending)
