@@ -96,3 +96,57 @@ def write_file(path: Path, size: int, seed: int = 0) -> Path:
     rng = random.Random(seed)
     path.write_bytes(rng.randbytes(size))
     return path
+
+
+def age_decrypt_with_passphrase(sealed: Path, out: Path, passphrase: str) -> int:
+    """Run `age -d`, which reads passphrases only from a terminal, on a pseudo-terminal."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp("age", ["age", "-d", "-o", str(out), str(sealed)])
+    seen = b""
+    while b"passphrase" not in seen.lower():
+        seen += os.read(fd, 1024)
+    os.write(fd, passphrase.encode() + b"\n")
+    while True:
+        try:
+            if not os.read(fd, 1024):
+                break
+        except OSError:
+            break
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def age_decrypt_with_identity(identity_file: Path, encrypted: Path, out: Path) -> None:
+    subprocess.run(
+        ["age", "-d", "-i", str(identity_file), "-o", str(out), str(encrypted)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def assert_concurrent_writers_serialise(session, threads: int = 4, each: int = 10) -> None:
+    """Writers in parallel threads: every entry gets its own position and the log verifies."""
+    import threading
+
+    before = session.audit_verify().entries + 1  # + the verification's own entry
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(each):
+                session.ls()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors
+    report = session.audit_verify()
+    assert report.ok, report.problems
+    assert report.entries == before + threads * each

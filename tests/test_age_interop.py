@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import shutil
-import subprocess
 
 import pytest
-from conftest import UNSEAL, write_file
+from conftest import UNSEAL, age_decrypt_with_passphrase, write_file
 
 pytestmark = pytest.mark.skipif(
     shutil.which("age") is None,
     reason="the Debian `age` binary is not installed (apt-get install age)",
 )
-
-
-def age_decrypt_with_passphrase(sealed, out, passphrase: str) -> int:
-    """age reads passphrases only from a terminal: answer it through a pseudo-terminal."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvp("age", ["age", "-d", "-o", str(out), str(sealed)])
-    seen = b""
-    while b"passphrase" not in seen.lower():
-        seen += os.read(fd, 1024)
-    os.write(fd, passphrase.encode() + b"\n")
-    while True:
-        try:
-            if not os.read(fd, 1024):
-                break
-        except OSError:
-            break
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
 
 
 def test_age_decrypts_an_object_with_the_vault_identity(vault, admin, keys, tmp_path) -> None:
@@ -42,19 +20,7 @@ def test_age_decrypts_an_object_with_the_vault_identity(vault, admin, keys, tmp_
     identity_file.write_text(str(keys.identity) + "\n")
     (object_id,) = list(vault.objects.object_ids())
     out = tmp_path / "recovered.mov"
-    result = subprocess.run(
-        [
-            "age",
-            "-d",
-            "-i",
-            str(identity_file),
-            "-o",
-            str(out),
-            str(vault.objects.path_of(object_id)),
-        ],
-        capture_output=True,
-    )
-    assert result.returncode == 0, result.stderr
+    age_decrypt_with_identity(identity_file, vault.objects.path_of(object_id), out)
     assert out.read_bytes() == source.read_bytes()
     assert asset["size"] == out.stat().st_size
 
@@ -67,16 +33,5 @@ def test_emergency_procedure_from_the_unseal_passphrase_alone(vault, admin, tmp_
     assert age_decrypt_with_passphrase(vault.layout.vault_identity, identity_file, UNSEAL) == 0
     (object_id,) = list(vault.objects.object_ids())
     out = tmp_path / "recovered.fountain"
-    subprocess.run(
-        [
-            "age",
-            "-d",
-            "-i",
-            str(identity_file),
-            "-o",
-            str(out),
-            str(vault.objects.path_of(object_id)),
-        ],
-        check=True,
-    )
+    age_decrypt_with_identity(identity_file, vault.objects.path_of(object_id), out)
     assert out.read_bytes() == source.read_bytes()

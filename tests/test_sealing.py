@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import pty
 import shutil
-import subprocess
 
 import pyrage
 import pytest
+from conftest import age_decrypt_with_passphrase
 
 from vault import sealing
 from vault.errors import AuthenticationFailed, UsageError
@@ -61,22 +60,5 @@ def test_age_cli_opens_a_sealed_file(tmp_path) -> None:
     sealed_path = tmp_path / "sealed.age"
     sealed_path.write_bytes(sealing.seal(b"AGE-SECRET-KEY-EXAMPLE\n", "terminal passphrase", 10))
     out_path = tmp_path / "plain"
-    pid, fd = pty.fork()
-    if pid == 0:  # child: become age
-        os.execvp("age", ["age", "-d", "-o", str(out_path), str(sealed_path)])
-    output = b""
-    try:
-        while b"passphrase" not in output.lower():
-            output += os.read(fd, 1024)
-        os.write(fd, b"terminal passphrase\n")
-        while True:
-            try:
-                if not os.read(fd, 1024):
-                    break
-            except OSError:
-                break
-    finally:
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert age_decrypt_with_passphrase(sealed_path, out_path, "terminal passphrase") == 0
     assert out_path.read_bytes() == b"AGE-SECRET-KEY-EXAMPLE\n"
-    assert subprocess.run(["age", "--version"], capture_output=True).returncode == 0

@@ -6,7 +6,14 @@ import json
 import sqlite3
 
 import pytest
-from conftest import ADMIN, ADMIN_PASS, FAST_KDF, UNSEAL, write_file
+from conftest import (
+    ADMIN,
+    ADMIN_PASS,
+    FAST_KDF,
+    UNSEAL,
+    assert_concurrent_writers_serialise,
+    write_file,
+)
 
 from vault import Vault
 from vault.errors import (
@@ -308,25 +315,6 @@ def test_audit_verify_passes_on_a_busy_vault(vault: Vault, crew, admin, keys, tm
     assert report.entries > report.against_size > 0
 
 
-def test_concurrent_writers_on_sqlite_get_distinct_positions(vault: Vault, admin) -> None:
+def test_concurrent_writers_on_sqlite_get_distinct_positions(admin) -> None:
     """BEGIN IMMEDIATE serialises writers: no two entries share a position."""
-    import threading
-
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            for _ in range(10):
-                admin.ls()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    report = admin.audit_verify()
-    assert report.ok, report.problems
-    assert report.entries == 1 + 40
+    assert_concurrent_writers_serialise(admin)

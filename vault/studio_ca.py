@@ -36,6 +36,21 @@ def _name(common_name: str, organisation: str) -> x509.Name:
     )
 
 
+def _key_usage(certificates: bool) -> x509.KeyUsage:
+    """A CA signs certificates (and CRLs); the end entity signs manifests."""
+    return x509.KeyUsage(
+        digital_signature=not certificates,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=certificates,
+        crl_sign=certificates,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -59,17 +74,7 @@ def create_studio_credentials(production: str, now: dt.datetime | None = None) -
         .not_valid_after(now + ROOT_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _key_usage(certificates=True),
             critical=True,
         )
         .add_extension(root_ski, critical=False)
@@ -86,17 +91,7 @@ def create_studio_credentials(production: str, now: dt.datetime | None = None) -
         .not_valid_after(now + SIGNER_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _key_usage(certificates=False),
             critical=True,
         )
         .add_extension(
