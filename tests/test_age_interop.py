@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import UNSEAL, age_decrypt_with_passphrase, write_file
+from conftest import UNSEAL, age_decrypt_with_identity, age_decrypt_with_passphrase, write_file
 
 pytestmark = pytest.mark.skipif(
     shutil.which("age") is None,
