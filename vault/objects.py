@@ -66,10 +66,8 @@ class _HashingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._source.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.sha256.update(data)
+        n = self._source.readinto(buffer) or 0  # rage asks for 8 KiB at a time: no copies
+        self.sha256.update(memoryview(buffer)[:n])
         self.size += n
         if self._progress and n:
             self._progress(n)
