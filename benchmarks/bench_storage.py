@@ -15,8 +15,10 @@ Every command runs under its own tiny Python wrapper that times the child and pr
 `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`, so the peak RSS is the command's own.
 Decrypted outputs are checked against the input's SHA-256. MB = 10^6 bytes throughout.
 
-Note: `vault put`/`get` fsync what they write; `age` does not. Dirty pages are flushed
-(os.sync) before every measurement, so neither starts with the other's writeback pending.
+Note: `vault put`/`get` fsync what they write; `age` does not, so `age` is measured twice:
+as it is, and followed by `sync FILE` (fsync of its output), the same durability. Dirty
+pages are flushed (os.sync) before every measurement, so none starts with another's
+writeback pending.
 
     python benchmarks/bench_storage.py --sizes 1,4 [--repeat N] [--workdir DIR] [--json]
 """
@@ -27,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -43,6 +46,7 @@ ADMIN = "bench-admin"
 ADMIN_PASSPHRASE = "bench-admin-passphrase"
 UNSEAL_PASSPHRASE = "bench-unseal-passphrase"
 AGE = shutil.which("age") or "/usr/bin/age"
+TOOLS = ("vault", "age", "age+fsync")
 
 # Runs argv[1:] and prints its wall time and peak RSS (KiB on Linux) as one JSON line.
 WRAPPER = """
@@ -194,17 +198,25 @@ def one_round(setup: Setup, source: Path, expected: str, scratch: Path) -> dict[
         vault_command("put", str(source), "--kind", "footage", "--json"), env
     )
     asset_id = json.loads(runs["put", "vault"].stdout)["id"]
-    runs["put", "age"] = measure([AGE, "-r", setup.recipient, "-o", str(encrypted), str(source)])
+    encrypt = [AGE, "-r", setup.recipient, "-o", str(encrypted), str(source)]
+    runs["put", "age"] = measure(encrypt)
+    runs["put", "age+fsync"] = measure(durably(encrypt, encrypted))
     runs["get", "vault"] = measure(vault_command("get", asset_id, "-o", str(from_vault)), env)
     check_same(from_vault, expected, "vault get")
     from_vault.unlink()
-    runs["get", "age"] = measure(
-        [AGE, "-d", "-i", str(setup.identity_file), "-o", str(from_age), str(encrypted)]
-    )
+    decrypt = [AGE, "-d", "-i", str(setup.identity_file), "-o", str(from_age), str(encrypted)]
+    runs["get", "age"] = measure(decrypt)
     check_same(from_age, expected, "age -d")
+    from_age.unlink()
+    runs["get", "age+fsync"] = measure(durably(decrypt, from_age))
     from_age.unlink()
     encrypted.unlink()
     return runs
+
+
+def durably(command: list[str], output: Path) -> list[str]:
+    """`command`, then fsync its output (coreutils `sync FILE`): what `vault` does."""
+    return ["sh", "-c", f'"$@" && sync {shlex.quote(str(output))}', "sh", *command]
 
 
 def bench_size(setup: Setup, size_gib: float, repeat: int, scratch: Path) -> list[Row]:
@@ -229,8 +241,8 @@ def rows_for(
 ) -> list[Row]:
     rows = []
     for op in ("put", "get"):
-        rates = {tool: size / best[op, tool].seconds / MB for tool in ("vault", "age")}
-        for tool in ("vault", "age"):
+        rates = {tool: size / best[op, tool].seconds / MB for tool in TOOLS}
+        for tool in TOOLS:
             rows.append(
                 Row(
                     size_gib=size_gib,
@@ -240,7 +252,7 @@ def rows_for(
                     seconds=best[op, tool].seconds,
                     mb_per_s=rates[tool],
                     peak_rss_mb=peak[op, tool] / MB,
-                    ratio_vault_over_age=rates["vault"] / rates["age"] if tool == "vault" else None,
+                    ratio_vault_over_age=None if tool == "vault" else rates["vault"] / rates[tool],
                 )
             )
     return rows
@@ -251,7 +263,7 @@ def rows_for(
 
 def markdown(rows: list[Row]) -> str:
     lines = [
-        "| size | op | tool | seconds | MB/s | peak RSS MB | vault/age throughput ratio |",
+        "| size | op | tool | seconds | MB/s | peak RSS MB | vault's throughput ÷ this tool's |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for r in rows:

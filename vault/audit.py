@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from vault import checkpoint, merkle, signing
@@ -77,7 +77,15 @@ def split_entry(entry: bytes) -> tuple[bytes, str | None, bytes | None]:
 
 _STATE = LogState.__table__
 _ENTRIES = AuditEntry.__table__
+# Built once: constructing SQLAlchemy statements per append costs more than the signature.
 _HEAD = select(_STATE.c.size, _STATE.c.frontier).where(_STATE.c.id == 1)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_INSERT_ENTRY = insert(_ENTRIES)
+_UPDATE_HEAD = (
+    update(_STATE)
+    .where(_STATE.c.id == 1)
+    .values(size=bindparam("new_size"), frontier=bindparam("new_frontier"))
+)
 
 
 def _frontier_of(state: Any) -> list[bytes]:
@@ -129,9 +137,9 @@ class AuditLog:
         """Add an entry inside the caller's transaction; the caller commits or rolls back."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
-        # Core statements, not ORM objects: an append is on every command's path and the
-        # unit-of-work machinery costs more than the signature.
-        state = db.execute(_HEAD.with_for_update()).first()
+        # Core statements, not ORM objects: an append is on every command's path.
+        connection = db.connection()  # Core-level execution skips the ORM's per-call costs
+        state = connection.execute(_HEAD_FOR_UPDATE).first()
         frontier = _frontier_of(state)
         seq = state.size
         now = time or utc_now()
@@ -152,21 +160,21 @@ class AuditLog:
         )
         entry = encode_entry(body, signer)
         frontier = merkle.frontier_append(frontier, seq, merkle.leaf_hash(entry))
-        db.execute(
-            insert(_ENTRIES).values(
-                seq=seq,
-                time=now,
-                actor=actor,
-                action=action,
-                asset_id=asset_id,
-                outcome=outcome,
-                entry=entry,
-            )
+        connection.execute(
+            _INSERT_ENTRY,
+            {
+                "seq": seq,
+                "time": now,
+                "actor": actor,
+                "action": action,
+                "asset_id": asset_id,
+                "outcome": outcome,
+                "entry": entry,
+            },
         )
-        db.execute(
-            update(_STATE)
-            .where(_STATE.c.id == 1)
-            .values(size=seq + 1, frontier=json.dumps([h.hex() for h in frontier]))
+        connection.execute(
+            _UPDATE_HEAD,
+            {"new_size": seq + 1, "new_frontier": json.dumps([h.hex() for h in frontier])},
         )
         return seq
 

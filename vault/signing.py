@@ -11,6 +11,7 @@ RFC 8032 checks accept.
 from __future__ import annotations
 
 import base64
+import functools
 
 import nacl.bindings
 import nacl.exceptions
@@ -35,8 +36,13 @@ def public_key_of(seed: bytes) -> bytes:
 
 
 def sign(seed: bytes, message: bytes) -> bytes:
-    _public, secret = nacl.bindings.crypto_sign_seed_keypair(seed)
-    return nacl.bindings.crypto_sign(message, secret)[: nacl.bindings.crypto_sign_BYTES]
+    return nacl.bindings.crypto_sign(message, _expanded(seed))[: nacl.bindings.crypto_sign_BYTES]
+
+
+@functools.lru_cache(maxsize=16)
+def _expanded(seed: bytes) -> bytes:
+    """libsodium's 64-byte signing key for a seed (derived once per process, not per entry)."""
+    return nacl.bindings.crypto_sign_seed_keypair(seed)[1]
 
 
 def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
