@@ -33,6 +33,8 @@ from vault.layout import fsync_directory
 
 Progress = Callable[[int], None]  # called with the number of bytes just processed
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# rage moves data 8 KiB at a time; a larger buffer turns that into few large writes.
+STREAM_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class ObjectStore:
             object_id, fd = self._create_locked_pending()
             path = self.pending_path_of(object_id)
             lock_fd = os.dup(fd)
-            with os.fdopen(fd, "wb") as sink:
+            with os.fdopen(fd, "wb", buffering=STREAM_BUFFER) as sink:
                 pyrage.encrypt_io(reader, sink, [recipient])
                 sink.flush()
                 os.fsync(sink.fileno())

@@ -28,7 +28,7 @@ from vault.errors import (
 )
 from vault.layout import fsync_directory
 from vault.models import ASSET_KINDS, Asset, Grant, Member
-from vault.objects import Progress, StoredObject, storage_error
+from vault.objects import STREAM_BUFFER, Progress, StoredObject, storage_error
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys, Vault
@@ -247,7 +247,7 @@ class MemberSession:
         try:
             try:
                 fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as sink:
+                with os.fdopen(fd, "wb", buffering=STREAM_BUFFER) as sink:
                     expected = StoredObject(asset.object_id, asset.size, asset.sha256)
                     self.vault.objects.decrypt_to(
                         asset.object_id, keys.identity, sink, expected, progress
