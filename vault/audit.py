@@ -61,7 +61,11 @@ def encode_entry(body: bytes, signer: Signer | None) -> bytes:
 
 def as_entry_bytes(stored: object) -> bytes:
     """The entry as stored; SQLite hands back text if someone rewrote the blob as text."""
-    return stored if isinstance(stored, bytes) else str(stored).encode()
+    if isinstance(stored, bytes):
+        return stored
+    if isinstance(stored, bytearray | memoryview):  # some drivers hand back buffers
+        return bytes(stored)
+    return str(stored).encode()
 
 
 def split_entry(entry: bytes) -> tuple[bytes, str | None, bytes | None]:

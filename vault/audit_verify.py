@@ -248,13 +248,19 @@ def _check_chunk_in_worker(
     url: str, start: int, end: int, vault_id: str, keys: _Keys
 ) -> _ChunkResult:
     # A plain engine: the parent holds the write lock for a consistent snapshot, and
-    # SQLite's WAL lets readers in beside it.
+    # SQLite's WAL lets readers in beside it. A bare DB-API cursor: at a million rows,
+    # SQLAlchemy's per-row result processing is a tenth of the whole verification.
     engine = create_engine(url)
+    connection = engine.raw_connection()
     try:
-        with engine.connect() as connection:
-            rows = connection.execute(_chunk_query(start, end))
-            return _check_chunk(rows, start, end, vault_id, keys)
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT seq, time, actor, action, asset_id, outcome, entry FROM audit_entries "
+            f"WHERE seq >= {int(start)} AND seq < {int(end)} ORDER BY seq"
+        )
+        return _check_chunk(iter(cursor.fetchone, None), start, end, vault_id, keys)
     finally:
+        connection.close()
         engine.dispose()
 
 
