@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -98,7 +98,7 @@ class MemberSession:
 
     def _refuse(
         self, action: str, arguments: dict[str, Any], error: VaultError, asset_id: str | None = None
-    ):
+    ) -> NoReturn:
         """Log a refused or failed operation in its own transaction, then raise `error`."""
         outcome = "denied" if isinstance(error, AccessDenied) else "error"
         with self.vault.transaction() as db:
