@@ -35,7 +35,7 @@ from vault.errors import (
     VaultExists,
 )
 from vault.layout import FORMAT_VERSION, Layout, VaultConfig, read_config, write_config
-from vault.models import Member, Meta
+from vault.models import Asset, Member, Meta
 from vault.objects import ObjectStore
 from vault.studio_ca import create_studio_credentials
 
@@ -108,7 +108,6 @@ class Vault:
 
     def recover(self) -> tuple[int, int]:
         """Finish or undo puts that a crash interrupted."""
-        from vault.models import Asset
 
         def committed(object_id: str) -> bool:
             with self.session() as db:
