@@ -112,7 +112,7 @@ class Demo:
         )
         self.run("sec", "audit", "log", "--limit", "12")
         self.run("sec", "audit", "verify", "--against", str(kept_checkpoint))
-        print(f"\nDemo vault left in {self.home} (deleted on exit).")
+        print("\nThe demo vault and its files are deleted now; `vault init` makes a real one.")
 
     def _synthetic_plate(self) -> Path:
         path = self.workdir / "plate.bin"
