@@ -232,3 +232,28 @@ def test_disk_full_during_put_loses_nothing(home, tmp_path) -> None:
     log = json.loads(run_vault(env, "audit", "log", "--json").stdout)
     assert any(e["action"] == "put" and e["outcome"] == "error" for e in log)
     assert run_vault(env, "audit", "verify").returncode == 0
+
+
+def test_disk_full_during_get_leaves_no_partial_file(home, tmp_path) -> None:
+    import resource
+    import signal
+
+    env = {"VAULT_HOME": str(home), **ADMIN_ENV}
+    assert run_vault(env, "init", "--admin", ADMIN, "--kdf-work-factor", "10").returncode == 0
+    stored = run_vault(
+        env, "put", str(write_file(tmp_path / "p.mov", 6_000_000)), "--kind", "footage"
+    )
+    asset_id = stored.stdout.split()[-1]
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
+
+    full = run_vault(env, "get", asset_id, "-o", str(out_dir / "p.mov"), preexec_fn=limit_file_size)
+    assert full.returncode == 6, full.stderr
+    assert full.stderr.startswith("vault: the disk is full") and "Traceback" not in full.stderr
+    assert list(out_dir.iterdir()) == []
+    log = json.loads(run_vault(env, "audit", "log", "--json").stdout)
+    assert (log[-1]["action"], log[-1]["outcome"]) == ("get", "error")

@@ -254,10 +254,9 @@ class MemberSession:
                     )
                     sink.flush()
                     os.fsync(sink.fileno())
-            except OSError as exc:
-                raise storage_error(exc, f"writing {out}") from exc
-            except IntegrityError as error:
+            except (OSError, IntegrityError, StorageError) as exc:
                 temporary.unlink(missing_ok=True)
+                error = storage_error(exc, f"writing {out}") if isinstance(exc, OSError) else exc
                 self._refuse("get", arguments, error, asset_id=asset_id)
             with self.vault.transaction() as db:
                 self._record(
@@ -273,8 +272,11 @@ class MemberSession:
                     },
                 )
                 self.vault.log.sign_checkpoint(db, keys.audit_seed)
-            os.replace(temporary, out)
-            fsync_directory(out.parent)
+            try:
+                os.replace(temporary, out)
+                fsync_directory(out.parent)
+            except OSError as exc:
+                raise storage_error(exc, f"moving the file into place at {out}") from exc
         finally:
             temporary.unlink(missing_ok=True)
         return asset_view(asset)
