@@ -28,7 +28,7 @@ from rich.table import Table
 from vault import __version__
 from vault.access import ROLES
 from vault.core import Vault
-from vault.errors import MissingSecret, UsageError, VaultError
+from vault.errors import IntegrityError, MissingSecret, UsageError, VaultError
 from vault.models import ASSET_KINDS
 from vault.sealing import DEFAULT_WORK_FACTOR
 from vault.session import PUT_KINDS
@@ -441,8 +441,7 @@ def audit_verify(ctx: Context, against: Path | None, as_json: bool) -> None:
             f"in {report.entries} entries"
         )
     if not report.ok:
-        ctx_exit = click.get_current_context()
-        ctx_exit.exit(5)
+        click.get_current_context().exit(IntegrityError.exit_code)
 
 
 @audit.command("checkpoint")
