@@ -87,3 +87,65 @@ def test_index_column_of_a_crew_entry_is_checked(vault, admin, crew, mode, home)
         db.execute("UPDATE audit_entries SET action = 'ls' WHERE action = 'crew.add' AND seq = 1")
     report = verify(vault)
     assert "entry 1: the database columns disagree with the signed entry" in report.problems
+
+
+def test_a_signed_entry_beyond_the_signers_rights_is_caught(vault, admin, crew, mode) -> None:
+    """An actor with database access signs a crew.add of a new admin with their own key."""
+    actor = vault.login("ava", crew.passphrases["ava"], "ls")
+    forged_key = signing.b64encode(signing.public_key_of(signing.new_seed()))
+    with vault.transaction() as db:
+        seq = vault.log.append(
+            db,
+            actor="ava",
+            action="crew.add",
+            outcome="ok",
+            signer=actor.signer,
+            detail={"member": {"name": "mole", "role": "admin", "public_key": forged_key}},
+        )
+    report = verify(vault)
+    assert f"entry {seq}: 'ava' (actor) had no right to crew.add" in report.problems
+
+
+def test_malformed_crew_entry_is_reported_not_crashed_on(vault, admin, mode) -> None:
+    with vault.transaction() as db:
+        vault.log.append(
+            db,
+            actor="x",
+            action="crew.add",
+            outcome="denied",
+            signer=None,
+            detail={"member": {"name": "y", "role": "admin", "public_key": "!!notb64"}},
+        )
+        vault.log.append(
+            db,
+            actor=admin.name,
+            action="crew.add",
+            outcome="ok",
+            signer=admin.signer,
+            detail={"member": {"name": 7, "role": None, "public_key": "!!"}},
+        )
+    report = verify(vault)
+    assert not report.ok and report.entries == 3
+
+
+def test_a_planted_far_position_is_flagged_quickly(vault, admin, home) -> None:
+    with sqlite3.connect(home / "vault.db") as db:
+        db.execute(
+            "INSERT INTO audit_entries (seq, time, actor, action, outcome, entry) "
+            "VALUES (1000000000000, 't', 'x', 'ls', 'ok', X'00')"
+        )
+    report = verify(vault)
+    assert any("not contiguous" in p for p in report.problems)
+
+
+def test_swapped_recipient_in_vault_json_is_refused(vault, home) -> None:
+    import json
+
+    from vault import Vault
+    from vault.errors import IntegrityError
+
+    config = json.loads((home / "vault.json").read_text())
+    config["vault_recipient"] = "age1" + "q" * 58
+    (home / "vault.json").write_text(json.dumps(config))
+    with pytest.raises(IntegrityError, match=r"keys in vault\.json differ"):
+        Vault.open(home)

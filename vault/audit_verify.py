@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from vault import checkpoint, merkle, signing
+from vault import access, checkpoint, merkle, signing
 from vault.audit import ENTRY_CONTEXT, AuditLog, as_entry_bytes, split_entry
 from vault.errors import IntegrityError
 from vault.models import Asset, AuditEntry, Grant, Member
@@ -79,6 +79,28 @@ class _Replay:
     assets: dict[str, tuple] = field(default_factory=dict)
     rules: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
+    def authority_problem(self, body: dict[str, Any]) -> str | None:
+        """Why the signer had no right to this state change, if they had none.
+
+        A valid signature proves who wrote an entry, not that they were allowed to: an
+        actor with write access to the database could sign a `crew.add` of an admin.
+        """
+        action, actor = body["action"], body["actor"]
+        if action == "init":
+            return None
+        role, _, revoked = self.members.get(actor, (None, None, True))
+        if revoked or role is None:
+            return f"entry {body['seq']}: {actor!r} was not an active member"
+        if action in ("crew.add", "crew.revoke"):
+            allowed = access.has_capability(role, access.CREW)
+        elif action in ("grant", "revoke"):
+            allowed = access.has_capability(role, access.GRANT)
+        else:  # put
+            allowed = access.may_write_kind(role, body["detail"]["asset"]["kind"])
+        if allowed:
+            return None
+        return f"entry {body['seq']}: {actor!r} ({role}) had no right to {action}"
+
     def apply(self, body: dict[str, Any]) -> None:
         detail = body["detail"]
         action = body["action"]
@@ -108,6 +130,9 @@ class _Replay:
 
 def _apply(replay: _Replay, body: dict[str, Any], report: AuditReport) -> None:
     try:
+        problem = replay.authority_problem(body)
+        if problem is not None:
+            report.add(problem)
         replay.apply(body)
     except (KeyError, TypeError, ValueError):
         report.add(f"entry {body.get('seq')}: its {body.get('action')} details are malformed")
@@ -166,12 +191,19 @@ def _key_events(bodies: Iterable[dict[str, Any]]) -> list[tuple[int, str, str | 
         try:
             if body.get("outcome") != "ok":
                 continue
+            seq = body["seq"]
             if body["action"] in ("init", "crew.add"):
                 member = body["detail"]["member"]
-                events.append((body["seq"], member["name"], member["public_key"]))
+                name, public_key = member["name"], member["public_key"]
+                if len(signing.b64decode(public_key)) != 32:
+                    continue
             elif body["action"] == "crew.revoke":
-                events.append((body["seq"], body["detail"]["member"], None))
-        except (KeyError, TypeError):
+                name, public_key = body["detail"]["member"], None
+            else:
+                continue
+            if isinstance(seq, int) and isinstance(name, str):
+                events.append((seq, name, public_key))
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue  # a malformed entry is reported by the chunk that holds it
     return events
 
@@ -198,7 +230,11 @@ def _check_chunk(
             expected += 1
         entry = as_entry_bytes(row[6])
         leaves.append(merkle.leaf_hash(entry))
-        effect = _check_entry(row, entry, vault_id, keys, result.problems)
+        try:
+            effect = _check_entry(row, entry, vault_id, keys, result.problems)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            result.problems.append(f"entry {seq} has malformed fields ({exc.__class__.__name__})")
+            effect = None
         if effect is not None:
             result.effects.append(effect)
         result.rows += 1
@@ -286,24 +322,40 @@ def _check_all_chunks(db: Session, size: int, vault_id: str, keys: _Keys) -> lis
         return [future.result() for future in futures]
 
 
+def _check_founding_keys(
+    effects: list[dict[str, Any]], audit_key: bytes, recipient: str | None, report: AuditReport
+) -> None:
+    """vault.json's keys must be the ones the founding entry signed for.
+
+    Otherwise a swapped `vault_recipient` would quietly encrypt new assets to someone else.
+    """
+    founding = next((b for b in effects if b.get("action") == "init"), None)
+    detail = founding.get("detail", {}) if founding else {}
+    if detail.get("audit_public_key") != signing.b64encode(audit_key):
+        report.add("the audit key in vault.json is not the one the vault was founded with")
+    if recipient is not None and detail.get("vault_recipient") != recipient:
+        report.add("the vault recipient in vault.json is not the one the vault was founded with")
+
+
 def _check_tables(db: Session, replay: _Replay, report: AuditReport) -> None:
     members = {
         m.name: (m.role, m.public_key, m.revoked_at is not None) for m in db.scalars(select(Member))
     }
-    for name in sorted(set(members) | set(replay.members)):
+    for name in sorted(set(members) | set(replay.members), key=str):
         if members.get(name) != replay.members.get(name):
             report.add(f"member {name!r} in the database differs from what the log recorded")
     assets = {
         a.id: (a.kind, a.name, a.shot, a.size, a.sha256, a.object_id, a.added_by, a.added_at)
         for a in db.scalars(select(Asset))
     }
-    for asset_id in sorted(set(assets) | set(replay.assets)):
+    for asset_id in sorted(set(assets) | set(replay.assets), key=str):
         if assets.get(asset_id) != replay.assets.get(asset_id):
             report.add(f"asset {asset_id} in the database differs from what the log recorded")
     rules = {(g.member, g.scope, g.value): g.effect for g in db.scalars(select(Grant))}
-    for key in sorted(set(rules) | set(replay.rules)):
+    for key in sorted(set(rules) | set(replay.rules), key=str):
         if rules.get(key) != replay.rules.get(key):
-            report.add(f"grant {'/'.join(key)} in the database differs from what the log recorded")
+            label = "/".join(map(str, key))
+            report.add(f"grant {label} in the database differs from what the log recorded")
 
 
 def _check_checkpoint(
@@ -336,11 +388,19 @@ def _check_checkpoint(
 
 
 def verify_log(
-    db: Session, log: AuditLog, audit_public_key: bytes, against: str | None = None
+    db: Session,
+    log: AuditLog,
+    audit_public_key: bytes,
+    against: str | None = None,
+    vault_recipient: str | None = None,
 ) -> AuditReport:
     report = AuditReport()
+    # Positions are checked up to the number of rows: a row planted at a huge position
+    # must not make verification enumerate the gap.
+    size = db.scalar(select(func.count()).select_from(AuditEntry)) or 0
     last = db.scalar(select(func.max(AuditEntry.seq)))
-    size = 0 if last is None else last + 1
+    if last is not None and last >= size:
+        report.add(f"the log's positions are not contiguous: the last is {last}, not {size - 1}")
     crew_rows = db.execute(select(AuditEntry.entry).where(AuditEntry.action.in_(_KEY_ACTIONS)))
     keys = _Keys(_key_events(_bodies(row[0] for row in crew_rows)))
     leaves: list[bytes] = []
@@ -355,7 +415,8 @@ def verify_log(
     replay = _Replay()
     for body in effects:
         _apply(replay, body, report)
-    if rows != db.scalar(select(func.count()).select_from(AuditEntry)):
+    _check_founding_keys(effects, audit_public_key, vault_recipient, report)
+    if rows != size:
         report.add("the log holds entries outside its sequence of positions")
     if sorted(_key_events(effects)) != keys.events:
         report.add(

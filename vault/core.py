@@ -100,10 +100,19 @@ class Vault:
 
     def _check_database_belongs_here(self) -> None:
         with self.session() as db:
-            row = db.get(Meta, "vault_id")
-        if row is None or row.value != self.config.vault_id:
+            meta = {row.key: row.value for row in db.scalars(select(Meta))}
+        if meta.get("vault_id") != self.config.vault_id:
             raise NotAVault(
                 "the database belongs to another vault", "check --db / VAULT_DB and VAULT_HOME"
+            )
+        # A swapped recipient would encrypt new assets to someone else's key.
+        if (meta.get("vault_recipient"), meta.get("audit_public_key")) != (
+            self.config.vault_recipient,
+            self.config.audit_public_key,
+        ):
+            raise IntegrityError(
+                "the keys in vault.json differ from the ones the database recorded",
+                "restore vault.json from a backup, then run `vault audit verify`",
             )
 
     def recover(self) -> tuple[int, int]:

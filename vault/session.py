@@ -446,7 +446,9 @@ class MemberSession:
         self._require(access.AUDIT, "audit.verify", arguments)
         public_key = signing.b64decode(self.vault.config.audit_public_key)
         with self.vault.session() as db:
-            report = verify_log(db, self.vault.log, public_key, against)
+            report = verify_log(
+                db, self.vault.log, public_key, against, self.vault.config.vault_recipient
+            )
         try:
             with self.vault.transaction() as db:
                 self._record(
