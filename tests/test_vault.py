@@ -318,3 +318,31 @@ def test_audit_verify_passes_on_a_busy_vault(vault: Vault, crew, admin, keys, tm
 def test_concurrent_writers_on_sqlite_get_distinct_positions(admin) -> None:
     """BEGIN IMMEDIATE serialises writers: no two entries share a position."""
     assert_concurrent_writers_serialise(admin)
+
+
+def test_a_revoke_that_lands_before_delivery_wins(vault, crew, admin, keys, tmp_path) -> None:
+    """A session opened before the member was revoked cannot fetch anything afterwards."""
+    asset = admin.put(write_file(tmp_path / "p.mov", 1000), "footage")
+    editor = vault.login("eddie", crew.passphrases["eddie"], "get")
+    admin.crew_revoke("eddie")
+    with pytest.raises(AccessDenied, match="member revoked"):
+        editor.get(asset["id"], tmp_path / "late.mov", keys)
+    assert not (tmp_path / "late.mov").exists()
+
+
+def test_no_plaintext_exists_before_its_entry(vault, admin, keys, tmp_path) -> None:
+    """The get entry is committed first; a failed delivery adds an error entry after it."""
+    asset = admin.put(write_file(tmp_path / "p.mov", 1000), "footage")
+    vault.objects.path_of(asset_id_to_object(vault, asset["id"])).unlink()
+    with pytest.raises(IntegrityError):
+        admin.get(asset["id"], tmp_path / "x.mov", keys)
+    with vault.session() as db:
+        last_two = vault.log.entries(db, limit=2)
+    assert [(e["action"], e["outcome"]) for e in last_two] == [("get", "ok"), ("get", "error")]
+
+
+def asset_id_to_object(vault: Vault, asset_id: str) -> str:
+    from vault.models import Asset
+
+    with vault.session() as db:
+        return db.get(Asset, asset_id).object_id

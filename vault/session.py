@@ -122,6 +122,9 @@ class MemberSession:
         }
 
     def _decide(self, db: Session, asset: Asset) -> access.Decision:
+        member = db.scalar(select(Member).where(Member.name == self.name))
+        if member is None or not member.active:
+            return access.Decision(False, "member revoked")
         return access.can_read(
             self.role, self._rules(db, self.name), asset.kind, asset.id, asset.shot
         )
@@ -217,18 +220,6 @@ class MemberSession:
         arguments = {"asset": asset_id, "out": str(out)}
         self._require(access.GET, "get", arguments)
         asset = self._asset(asset_id, "get", arguments)
-        with self.vault.session() as db:
-            decision = self._decide(db, asset)
-        if not decision.allowed:
-            self._refuse(
-                "get",
-                arguments,
-                AccessDenied(
-                    f"{self.name} may not read asset {asset_id} ({decision.because})",
-                    "ask the security officer for a grant",
-                ),
-                asset_id=asset_id,
-            )
         if out.is_dir():
             self._refuse(
                 "get",
@@ -243,22 +234,11 @@ class MemberSession:
                 UsageError(f"the directory {out.parent} does not exist", "create it first"),
                 asset_id=asset_id,
             )
-        temporary = out.with_name(f".{out.name}.vault-partial-{secrets.token_hex(4)}")
-        try:
-            try:
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb", buffering=STREAM_BUFFER) as sink:
-                    expected = StoredObject(asset.object_id, asset.size, asset.sha256)
-                    self.vault.objects.decrypt_to(
-                        asset.object_id, keys.identity, sink, expected, progress
-                    )
-                    sink.flush()
-                    os.fsync(sink.fileno())
-            except (OSError, IntegrityError, StorageError) as exc:
-                temporary.unlink(missing_ok=True)
-                error = storage_error(exc, f"writing {out}") if isinstance(exc, OSError) else exc
-                self._refuse("get", arguments, error, asset_id=asset_id)
-            with self.vault.transaction() as db:
+        # Decide and log in one transaction, before any plaintext exists: a revoke that
+        # lands first wins, and no decrypted byte is ever on disk without its entry.
+        with self.vault.transaction() as db:
+            decision = self._decide(db, asset)
+            if decision.allowed:
                 self._record(
                     db,
                     "get",
@@ -272,14 +252,41 @@ class MemberSession:
                     },
                 )
                 self.vault.log.sign_checkpoint(db, keys.audit_seed)
-            try:
-                os.replace(temporary, out)
-                fsync_directory(out.parent)
-            except OSError as exc:
-                raise storage_error(exc, f"moving the file into place at {out}") from exc
+        if not decision.allowed:
+            self._refuse(
+                "get",
+                arguments,
+                AccessDenied(
+                    f"{self.name} may not read asset {asset_id} ({decision.because})",
+                    "ask the security officer for a grant",
+                ),
+                asset_id=asset_id,
+            )
+        self._deliver(asset, out, keys, arguments, progress)
+        return asset_view(asset)
+
+    def _deliver(
+        self, asset: Asset, out: Path, keys: UnsealedKeys, arguments: dict[str, Any], progress
+    ) -> None:
+        """Decrypt beside `out`, check, rename into place; a failure is logged and raised."""
+        temporary = out.with_name(f".{out.name}.vault-partial-{secrets.token_hex(4)}")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb", buffering=STREAM_BUFFER) as sink:
+                expected = StoredObject(asset.object_id, asset.size, asset.sha256)
+                self.vault.objects.decrypt_to(
+                    asset.object_id, keys.identity, sink, expected, progress
+                )
+                sink.flush()
+                os.fsync(sink.fileno())
+            os.replace(temporary, out)
+            fsync_directory(out.parent)
+        except (OSError, IntegrityError, StorageError) as exc:
+            temporary.unlink(missing_ok=True)
+            error = storage_error(exc, f"writing {out}") if isinstance(exc, OSError) else exc
+            self._refuse("get", arguments, error, asset_id=asset.id)
         finally:
             temporary.unlink(missing_ok=True)
-        return asset_view(asset)
 
     def ls(self) -> list[dict[str, Any]]:
         """The assets this member may read."""
