@@ -346,3 +346,26 @@ def asset_id_to_object(vault: Vault, asset_id: str) -> str:
 
     with vault.session() as db:
         return db.get(Asset, asset_id).object_id
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("kdf_work_factor", "x"), ("vault_recipient", "junk"), ("vault_id", 7)]
+)
+def test_a_hand_edited_vault_json_is_one_clear_error(vault, home, field, value) -> None:
+    config = json.loads((home / "vault.json").read_text())
+    config[field] = value
+    (home / "vault.json").write_text(json.dumps(config))
+    with pytest.raises(NotAVault, match=f"damaged fields: {field}"):
+        Vault.open(home)
+
+
+def test_a_database_password_is_never_stored_or_shown(tmp_path) -> None:
+    url = "postgresql+psycopg://alice:S3cretPW@localhost/vault"
+    with pytest.raises(UsageError, match="contains a password") as refused:
+        Vault.init(tmp_path / "v", ADMIN, ADMIN_PASS, UNSEAL, db_url=url, work_factor=FAST_KDF)
+    assert "S3cretPW" not in str(refused.value)
+    from vault.db import make_engine
+
+    with pytest.raises(NotAVault, match="database URL") as bad_driver:
+        make_engine("postgresql+nodriver://alice:S3cretPW@host/db")
+    assert "S3cretPW" not in str(bad_driver.value) and "***" in str(bad_driver.value)

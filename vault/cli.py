@@ -48,7 +48,7 @@ class VaultGroup(click.Group):
             click.echo(f"vault: {error}", err=True)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
-            click.echo("vault: interrupted; nothing was changed", err=True)
+            click.echo("vault: interrupted; an operation not reported done was not done", err=True)
             ctx.exit(130)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -454,10 +454,15 @@ def audit_verify(ctx: Context, against: Path | None, as_json: bool) -> None:
 @pass_context
 def audit_checkpoint(ctx: Context, out: Path | None) -> None:
     """Sign and print a checkpoint of the log (C2SP tlog-checkpoint); keep it elsewhere."""
+    if out is not None and not out.parent.is_dir():
+        raise UsageError(f"the directory {out.parent} does not exist", "create it first")
     session = ctx.login("audit.checkpoint")
     note = session.audit_checkpoint(ctx.unseal())
     if out is not None:
-        out.write_text(note, encoding="utf-8")
+        try:
+            out.write_text(note, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror}", "choose another path") from exc
     click.echo(note, nl=False)
 
 

@@ -181,6 +181,11 @@ class Vault:
         check_member_name(admin)
         check_new_passphrase(admin_passphrase, "admin's")
         check_new_passphrase(unseal_passphrase, "unseal")
+        if db_url and database.has_password(db_url):
+            raise UsageError(
+                "the database URL contains a password, which vault.json would keep in clear",
+                "drop it from the URL and use ~/.pgpass or PGPASSWORD instead",
+            )
         if (home / "vault.json").exists():
             raise VaultExists(
                 f"{home} already holds a vault", "use it, or choose another VAULT_HOME"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from vault.errors import NewerFormat, NotAVault, StorageError
@@ -17,12 +17,28 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def shown_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):
+        return "(unparseable URL)"
+
+
+def has_password(url: str) -> bool:
+    try:
+        return make_url(url).password is not None
+    except (SQLAlchemyError, ValueError):
+        return False
+
+
 def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise NotAVault(
-            f"cannot use the database URL {url!r}: {exc}", "check --db / VAULT_DB"
+            f"cannot use the database URL {shown_url(url)}: {exc.__class__.__name__}",
+            "check --db / VAULT_DB (and that its driver is installed)",
         ) from exc
     if engine.dialect.name == "sqlite":
         _make_sqlite_serialisable(engine)

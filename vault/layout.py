@@ -99,7 +99,7 @@ def read_config(layout: Layout) -> VaultConfig:
     try:
         raw = json.loads(layout.config.read_text())
         fmt = int(raw["format"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise NotAVault(
             f"{layout.config} is unreadable or damaged", "restore it from a backup"
         ) from exc
@@ -109,11 +109,35 @@ def read_config(layout: Layout) -> VaultConfig:
             "upgrade the vault tool",
         )
     try:
-        return VaultConfig(**raw)
+        config = VaultConfig(**raw)
     except TypeError as exc:
         raise NotAVault(
             f"{layout.config} has unexpected fields", "restore it from a backup"
         ) from exc
+    _check_types(layout, config)
+    return config
+
+
+def _check_types(layout: Layout, config: VaultConfig) -> None:
+    """A hand-edited vault.json must fail here, in one line, not deep inside a command."""
+    fields = {
+        "vault_id": str,
+        "created_at": str,
+        "vault_recipient": str,
+        "audit_key_name": str,
+        "audit_public_key": str,
+        "kdf_work_factor": int,
+    }
+    wrong = [name for name, kind in fields.items() if not isinstance(getattr(config, name), kind)]
+    if config.db_url is not None and not isinstance(config.db_url, str):
+        wrong.append("db_url")
+    if not str(config.vault_recipient).startswith("age1"):
+        wrong.append("vault_recipient")
+    if wrong:
+        raise NotAVault(
+            f"{layout.config} has damaged fields: {', '.join(sorted(set(wrong)))}",
+            "restore it from a backup",
+        )
 
 
 def fsync_directory(path: Path) -> None:

@@ -168,6 +168,7 @@ class ObjectStore:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    fsync_directory(self.pending_root)  # the name must survive a power cut too
                     return object_id, fd
             except FileNotFoundError:
                 pass
@@ -186,7 +187,9 @@ class ObjectStore:
 
     def _publish(self, object_id: str) -> None:
         final = self.path_of(object_id)
-        final.parent.mkdir(mode=0o700, exist_ok=True)
+        if not final.parent.is_dir():
+            final.parent.mkdir(mode=0o700, exist_ok=True)
+            fsync_directory(self.root)
         pending = self.pending_path_of(object_id)
         if pending.exists():
             os.replace(pending, final)
