@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from conftest import ADMIN, ADMIN_PASS, FAST_KDF, UNSEAL, invoke, run_vault, write_file
@@ -257,3 +259,18 @@ def test_disk_full_during_get_leaves_no_partial_file(home, tmp_path) -> None:
     assert list(out_dir.iterdir()) == []
     log = json.loads(run_vault(env, "audit", "log", "--json").stdout)
     assert (log[-1]["action"], log[-1]["outcome"]) == ("get", "error")
+
+
+def test_undecodable_file_names_and_user_names_are_one_line(home, tmp_path) -> None:
+    env = {"VAULT_HOME": str(home), **ADMIN_ENV}
+    assert run_vault(env, "init", "--admin", ADMIN, "--kdf-work-factor", "10").returncode == 0
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/take\xff.mov")
+    write_file(Path(odd), 100)
+    refused = run_vault(env, "put", odd, "--kind", "footage")
+    assert refused.returncode == 2 and "not valid UTF-8" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    named = run_vault(env, "put", odd, "--kind", "footage", "--name", "take.mov")
+    assert named.returncode == 0, named.stderr
+    stranger = run_vault({**env, "VAULT_USER": os.fsdecode(b"mal\xfflory")}, "ls")
+    assert stranger.returncode == 3 and "unknown member" in stranger.stderr
+    assert run_vault(env, "audit", "verify").returncode == 0

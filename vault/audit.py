@@ -44,7 +44,8 @@ def utc_now() -> str:
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # ASCII escapes keep any text representable, file names with undecodable bytes included.
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def request_digest(action: str, arguments: dict[str, Any]) -> str:

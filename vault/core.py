@@ -247,8 +247,10 @@ class Vault:
         from vault.session import MemberSession
 
         request = request_digest(attempting, arguments or {})
-        with self.session() as db:
-            member = db.scalar(select(Member).where(Member.name == name))
+        member = None
+        if _MEMBER_NAME.match(name):  # an invalid name (even undecodable bytes) is unknown
+            with self.session() as db:
+                member = db.scalar(select(Member).where(Member.name == name))
         if member is None:
             reason = "unknown member"
         elif not member.active:
@@ -263,7 +265,7 @@ class Vault:
             with self.transaction() as db:
                 self.log.append(
                     db,
-                    actor=name,
+                    actor=name if _MEMBER_NAME.match(name) else None,
                     action=attempting,
                     outcome="denied",
                     signer=None,

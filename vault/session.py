@@ -7,6 +7,7 @@ A refusal is logged, then raised.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -58,6 +59,14 @@ def member_view(member: Member) -> dict[str, Any]:
         "created_by": member.created_by,
         "revoked_at": member.revoked_at,
     }
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # undecodable bytes in a file name arrive as surrogates
+        return False
+    return True
 
 
 def _open_input(path: Path):
@@ -143,6 +152,12 @@ class MemberSession:
         path = Path(path)
         name = name or path.name
         arguments = {"path": str(path), "kind": kind, "shot": shot, "name": name}
+        if not _is_utf8(name):
+            self._refuse(
+                "put",
+                arguments,
+                UsageError("the asset name is not valid UTF-8", "give one with --name"),
+            )
         if kind not in PUT_KINDS:
             self._refuse(
                 "put",
@@ -190,7 +205,11 @@ class MemberSession:
                 self._record(db, "put", "ok", arguments, asset_id=asset.id, detail=detail, time=now)
                 db.add(asset)
         except BaseException:
-            self.vault.objects.discard(pending)
+            # The commit may have happened even though it reported failure (a connection
+            # lost after COMMIT): let recovery ask the database instead of deleting.
+            pending.release()
+            with contextlib.suppress(Exception):
+                self.vault.recover()
             raise
         self.vault.objects.publish(pending)
         return asset_view(asset)
