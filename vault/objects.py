@@ -252,7 +252,7 @@ class ObjectStore:
         """Finish or undo puts a crash interrupted. Returns (published, discarded)."""
         published = discarded = 0
         for stray in self.pending_root.glob("*"):
-            if stray.suffix != ".age":  # leftovers of an interrupted write
+            if stray.suffix != ".age" and stray.is_file():  # leftovers of an interrupted write
                 stray.unlink(missing_ok=True)
                 discarded += 1
         for object_id in list(self.pending_ids()):

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from vault.core import UnsealedKeys, Vault
 
 PUT_KINDS = ("script", "footage", "model", "face")
+MAX_NAME = 255  # the assets.name column
 
 
 def asset_view(asset: Asset) -> dict[str, Any]:
@@ -152,6 +153,12 @@ class MemberSession:
         path = Path(path)
         name = name or path.name
         arguments = {"path": str(path), "kind": kind, "shot": shot, "name": name}
+        if len(name) > MAX_NAME:
+            self._refuse(
+                "put",
+                arguments,
+                UsageError(f"the asset name is longer than {MAX_NAME} characters", "shorten it"),
+            )
         if not _is_utf8(name):
             self._refuse(
                 "put",
