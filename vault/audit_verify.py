@@ -6,6 +6,8 @@ Checks:
 - every signed entry verifies under the key its member was given by an earlier
   `init`/`crew.add` entry (so the members table is not trusted), no revoked member
   signs, and no unauthenticated entry claims success;
+- every state change (crew, grants, puts) was within its signer's role at that point;
+- the founding entry vouches for the keys in vault.json;
 - the recomputed Merkle root equals the stored head and the latest signed checkpoint;
 - optionally, that the log extends a checkpoint kept elsewhere (a consistency proof);
 - the members, assets and grants tables equal what the log says happened.
