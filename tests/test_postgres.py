@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -100,4 +101,38 @@ def test_concurrent_appends_get_distinct_positions(postgres_url: str, tmp_path: 
     _as_postgres(f"{PG_BIN[-1]}/createdb", "-h", sockets, "-p", port, "vault2")
     vault = Vault.init(tmp_path / "v", ADMIN, ADMIN_PASS, UNSEAL, db_url=url, work_factor=FAST_KDF)
     assert_concurrent_writers_serialise(vault.login(ADMIN, ADMIN_PASS, "ls"))
+    vault.close()
+
+
+def test_verify_while_others_append_sees_one_stable_log(
+    postgres_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    from vault import audit_verify
+
+    monkeypatch.setattr(audit_verify, "_PARALLEL_THRESHOLD", 10)  # use worker processes
+    monkeypatch.setattr(audit_verify, "_CHUNK", 50)
+    url = postgres_url.replace("/vault?", "/vault3?")
+    sockets = postgres_url.split("host=")[1].split("&")[0]
+    port = postgres_url.split("port=")[1]
+    _as_postgres(f"{PG_BIN[-1]}/createdb", "-h", sockets, "-p", port, "vault3")
+    vault = Vault.init(tmp_path / "v", ADMIN, ADMIN_PASS, UNSEAL, db_url=url, work_factor=FAST_KDF)
+    admin = vault.login(ADMIN, ADMIN_PASS, "ls")
+    with vault.transaction() as db:
+        for _ in range(500):
+            vault.log.append(db, actor=ADMIN, action="ls", outcome="ok", signer=admin.signer)
+    stop = threading.Event()
+
+    def keep_appending() -> None:
+        while not stop.is_set():
+            admin.ls()
+
+    writer = threading.Thread(target=keep_appending)
+    writer.start()
+    try:
+        reports = [admin.audit_verify() for _ in range(3)]
+    finally:
+        stop.set()
+        writer.join()
+    for report in reports:
+        assert report.ok, report.problems
     vault.close()

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from vault import access, checkpoint, merkle, signing
 from vault.audit import ENTRY_CONTEXT, AuditLog, as_entry_bytes, split_entry
 from vault.errors import IntegrityError
-from vault.models import Asset, AuditEntry, Grant, Member
+from vault.models import Asset, AuditEntry, Grant, LogState, Member
 
 _PARALLEL_THRESHOLD = 20_000  # below this, a process pool costs more than it saves
 _CHUNK = 25_000
@@ -397,6 +397,10 @@ def verify_log(
     vault_recipient: str | None = None,
 ) -> AuditReport:
     report = AuditReport()
+    # Hold the log head's row lock for the whole check: every writer takes it first, so the
+    # worker processes' own connections see one stable log (SQLite's BEGIN IMMEDIATE
+    # already gives that; PostgreSQL needs the row lock).
+    db.execute(select(LogState.size).where(LogState.id == 1).with_for_update())
     # Positions are checked up to the number of rows: a row planted at a huge position
     # must not make verification enumerate the gap.
     size = db.scalar(select(func.count()).select_from(AuditEntry)) or 0
