@@ -142,8 +142,8 @@ class AuditLog:
         """Add an entry inside the caller's transaction; the caller commits or rolls back."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
-        # Core statements, not ORM objects: an append is on every command's path.
-        connection = db.connection()  # Core-level execution skips the ORM's per-call costs
+        # Core-level execution with prebuilt statements: an append is on every command's path.
+        connection = db.connection()
         state = connection.execute(_HEAD_FOR_UPDATE).first()
         frontier = _frontier_of(state)
         seq = state.size

@@ -248,7 +248,8 @@ class Vault:
 
         request = request_digest(attempting, arguments or {})
         member = None
-        if _MEMBER_NAME.match(name):  # an invalid name (even undecodable bytes) is unknown
+        valid_name = _MEMBER_NAME.match(name) is not None
+        if valid_name:  # an invalid name (even undecodable bytes) is unknown
             with self.session() as db:
                 member = db.scalar(select(Member).where(Member.name == name))
         if member is None:
@@ -265,7 +266,7 @@ class Vault:
             with self.transaction() as db:
                 self.log.append(
                     db,
-                    actor=name if _MEMBER_NAME.match(name) else None,
+                    actor=name if valid_name else None,
                     action=attempting,
                     outcome="denied",
                     signer=None,
