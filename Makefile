@@ -2,8 +2,12 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Benchmarks run in their own venv: it adds the peer watermarks we compare against
+# (benchmarks/requirements.txt), which must not become project dependencies.
+BENCH_VENV := .venv-bench
+BENCH_BIN  := $(BENCH_VENV)/bin
 
-.PHONY: demo test lint bench setup
+.PHONY: demo test lint bench bench-setup setup
 
 demo: setup
 	$(BIN)/python -m vault.demo
@@ -14,9 +18,9 @@ test: setup
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench: setup
-	$(BIN)/python benchmarks/bench_storage.py
-	$(BIN)/python benchmarks/bench_audit.py
+bench: bench-setup
+	$(BENCH_BIN)/python benchmarks/bench_storage.py
+	$(BENCH_BIN)/python benchmarks/bench_audit.py
 
 setup: $(VENV)/.installed
 
@@ -27,4 +31,18 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+bench-setup: $(BENCH_VENV)/.installed
+
+# Same torch-first order as above, then the project without extras, then the peers with
+# --no-deps: they declare opencv-python, which would clobber our headless cv2 (see
+# benchmarks/requirements.txt, which lists their remaining dependencies explicitly).
+$(BENCH_VENV)/.installed: pyproject.toml benchmarks/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/pip install --quiet --upgrade pip
+	$(BENCH_BIN)/pip install --quiet torch==2.13.0
+	$(BENCH_BIN)/pip install --quiet -e .
+	$(BENCH_BIN)/pip install --quiet --no-deps -r benchmarks/requirements.txt
+	$(BENCH_BIN)/python -c "import cv2, imwatermark, blind_watermark, watermark"
 	touch $@

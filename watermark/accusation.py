@@ -1,0 +1,88 @@
+"""The decision: which issued copies the evidence accuses, each with its probability.
+
+Every candidate gets the symmetric Tardos score of its codeword against the evidence and a
+rigorous bound on the chance that an innocent copy would score as high, corrected for the
+number of copies tested. Nothing here is a bare yes/no: a clip with no mark, or a mark made
+under another key, yields no accusation and says how likely its best score was by chance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from watermark.errors import WatermarkError
+from watermark.extraction import Evidence
+from watermark.tardos import TardosCode
+
+DEFAULT_THRESHOLD = 1e-6
+
+
+@dataclass(frozen=True)
+class Accusation:
+    """One issued copy's standing: its codeword index, score and false-accusation bound."""
+
+    copy: int
+    score: float
+    probability: float  # bound on P(any innocent copy scores this high)
+
+    def to_json(self) -> dict[str, object]:
+        return {"copy": self.copy, "score": round(self.score, 3), "probability": self.probability}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Accused copies (probability below the threshold) and the ranking behind the decision."""
+
+    accused: list[Accusation]
+    ranking: list[Accusation]  # the best-scoring copies, accused or not
+    threshold: float
+    evidence: Evidence
+
+    @property
+    def marked(self) -> bool:
+        return bool(self.accused)
+
+    def summary(self) -> str:
+        if self.accused:
+            top = self.accused[0]
+            return (
+                f"copy {top.copy} accused: false-accusation probability {top.probability:.1e}"
+                + (f" ({len(self.accused) - 1} more accused)" if len(self.accused) > 1 else "")
+            )
+        best = self.ranking[0].probability if self.ranking else 1.0
+        return f"no mark found: the best candidate's score has chance probability {best:.2g}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "accused": [a.to_json() for a in self.accused],
+            "ranking": [a.to_json() for a in self.ranking],
+            "threshold": self.threshold,
+            "evidence": self.evidence.to_json(),
+            "summary": self.summary(),
+        }
+
+
+def accuse(
+    evidence: Evidence,
+    code: TardosCode,
+    issued: Sequence[int],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = 5,
+) -> Verdict:
+    """Rank the issued copies (codeword indices) by score; accuse those below `threshold`."""
+    if evidence.values.shape != (code.length,):
+        raise WatermarkError(
+            f"the evidence has {evidence.values.size} positions but the code has {code.length}",
+            "extract with the code's length",
+        )
+    copies = np.asarray(list(issued), dtype=np.int64)
+    if copies.size == 0:
+        raise WatermarkError("no issued copies to test", "pass the codeword indices handed out")
+    hits = code.accuse(evidence.values, code.codewords(copies), threshold=1.0 + 1e-9)
+    ranking = [Accusation(int(copies[i]), score, p) for i, score, p in hits]
+    accused = [a for a in ranking if a.probability < threshold]
+    return Verdict(accused, ranking[:top], threshold, evidence)

@@ -1,0 +1,106 @@
+"""Embedding: add one recipient's codeword to a batch of frames.
+
+The mark is a luma change only: for RGB input the same delta goes to R, G and B, which is a
+pure luma change, so 4:2:0 chroma subsampling cannot touch it; for luma or YUV planes it is
+added to Y directly, whatever the range (limited or full) the values are in. Computation is
+batched in torch on any device (the render farm's GPU, a laptop's CPU); the delta is built at
+analysis size and scaled up once, so a 1080p frame costs little more than a 480p one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from watermark.errors import WatermarkError
+from watermark.frames import Batch, as_batch
+from watermark.masking import shaped
+from watermark.schedule import GRID, Schedule
+
+# Mark strength in 8-bit luma levels (RMS where the perceptual gain is 1), and the cap on a
+# frame's RMS change: 1.9 levels is a PSNR of 42.5 dB against the master at worst.
+STRENGTH = 3.5
+MAX_RMS = 1.9
+# Cap on any one pixel's change: the pattern's Gaussian tails in strong texture would
+# otherwise reach 15 levels, which a trained eye could find on a still.
+MAX_PEAK = 8.0
+
+
+def embed(
+    frames: np.ndarray,
+    codeword: np.ndarray,
+    key: bytes,
+    *,
+    first_frame: int = 0,
+    bit_depth: int | None = None,
+    device: str | torch.device | None = None,
+) -> np.ndarray:
+    """Return a marked copy of `frames` carrying `codeword` under `key`.
+
+    `first_frame` is the index of frames[0] in the shot, so a long shot can be marked batch
+    by batch and every batch gets the part of the mark its frames carry. Output has the
+    input's shape and dtype.
+    """
+    batch = as_batch(frames, bit_depth)
+    bits = _codeword_signs(codeword)
+    schedule = Schedule.for_key(bytes(key), bits.size)
+    dev = torch.device(device) if device is not None else _default_device()
+    delta = mark_delta(batch, schedule, bits, first_frame, dev)
+    return _apply(batch, delta, dev)
+
+
+def _default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _codeword_signs(codeword: np.ndarray) -> np.ndarray:
+    bits = np.asarray(codeword)
+    if bits.ndim != 1 or bits.size == 0:
+        raise WatermarkError("the codeword must be a non-empty 1-D array of bits")
+    if not np.isin(bits, (0, 1)).all():
+        raise WatermarkError("the codeword must hold only 0s and 1s")
+    return bits.astype(np.float32) * 2.0 - 1.0
+
+
+def mark_delta(
+    batch: Batch,
+    schedule: Schedule,
+    signs: np.ndarray,
+    first_frame: int,
+    device: torch.device,
+) -> torch.Tensor:
+    """The luma change for each frame, (T, 1, H, W), on the 8-bit scale."""
+    count, height, width = batch.array.shape[:3]
+    luma, gain = shaped(batch, device)
+    size = tuple(luma.shape[2:])
+    grid = coarse_marks(schedule, signs, np.arange(first_frame, first_frame + count), device)
+    delta = STRENGTH * gain * F.interpolate(grid, size=size, mode="bilinear", align_corners=False)
+    rms = delta.square().mean(dim=(1, 2, 3), keepdim=True).sqrt()
+    delta = (delta * (MAX_RMS / rms.clamp_min(MAX_RMS))).clamp_(-MAX_PEAK, MAX_PEAK)
+    if size != (height, width):
+        delta = F.interpolate(delta, size=(height, width), mode="bilinear", align_corners=False)
+    return delta
+
+
+def coarse_marks(
+    schedule: Schedule, signs: np.ndarray, frame_indices: np.ndarray, device: torch.device
+) -> torch.Tensor:
+    """Each frame's mark on the pattern grid, (T, 1, 36, 64): its symbols, cross-faded."""
+    per_symbol = torch.from_numpy(schedule.symbol_patterns(signs)).to(device)
+    symbols, weights = schedule.symbol_weights(frame_indices)
+    picked = per_symbol[torch.from_numpy(symbols).to(device)]  # (T, 2, cells)
+    mixed = (torch.from_numpy(weights).to(device)[..., None] * picked).sum(dim=1)
+    return mixed.reshape(-1, 1, *GRID)
+
+
+def _apply(batch: Batch, delta: torch.Tensor, device: torch.device) -> np.ndarray:
+    pixels = torch.from_numpy(batch.array).to(device).float()
+    change = delta * batch.scale
+    change = change.permute(0, 2, 3, 1) if batch.rgb else change[:, 0]
+    # floor(x + 0.5), not round-half-to-even: with integer pixels the rounded change is then
+    # the same on R, G and B, so the mark stays a pure luma change.
+    marked = (pixels + change + 0.5).floor_().clamp_(0, batch.peak)
+    dtype = torch.uint8 if batch.array.dtype == np.uint8 else torch.int32
+    out = marked.to(dtype).cpu().numpy()
+    return out.astype(batch.array.dtype, copy=False)
