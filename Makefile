@@ -21,6 +21,7 @@ lint: setup
 bench: bench-setup
 	$(BENCH_BIN)/python benchmarks/bench_storage.py
 	$(BENCH_BIN)/python benchmarks/bench_audit.py
+	$(BENCH_BIN)/python benchmarks/bench_watermark.py
 
 setup: $(VENV)/.installed
 

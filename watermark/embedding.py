@@ -9,6 +9,9 @@ analysis size and scaled up once, so a 1080p frame costs little more than a 480p
 
 from __future__ import annotations
 
+import functools
+
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -47,6 +50,8 @@ def embed(
     schedule = Schedule.for_key(bytes(key), bits.size)
     dev = torch.device(device) if device is not None else _default_device()
     delta = mark_delta(batch, schedule, bits, first_frame, dev)
+    if dev.type == "cpu" and batch.array.dtype == np.uint8:
+        return _apply_uint8(batch, delta)
     return _apply(batch, delta, dev)
 
 
@@ -70,31 +75,38 @@ def mark_delta(
     first_frame: int,
     device: torch.device,
 ) -> torch.Tensor:
-    """The luma change for each frame, (T, 1, H, W), on the 8-bit scale."""
-    count, height, width = batch.array.shape[:3]
+    """The luma change for each frame at analysis size, (T, 1, h, w), on the 8-bit scale."""
+    count = batch.array.shape[0]
     luma, gain = shaped(batch, device)
     size = tuple(luma.shape[2:])
     grid = coarse_marks(schedule, signs, np.arange(first_frame, first_frame + count), device)
     delta = STRENGTH * gain * F.interpolate(grid, size=size, mode="bilinear", align_corners=False)
     rms = delta.square().mean(dim=(1, 2, 3), keepdim=True).sqrt()
-    delta = (delta * (MAX_RMS / rms.clamp_min(MAX_RMS))).clamp_(-MAX_PEAK, MAX_PEAK)
-    if size != (height, width):
-        delta = F.interpolate(delta, size=(height, width), mode="bilinear", align_corners=False)
-    return delta
+    return (delta * (MAX_RMS / rms.clamp_min(MAX_RMS))).clamp_(-MAX_PEAK, MAX_PEAK)
 
 
 def coarse_marks(
     schedule: Schedule, signs: np.ndarray, frame_indices: np.ndarray, device: torch.device
 ) -> torch.Tensor:
     """Each frame's mark on the pattern grid, (T, 1, 36, 64): its symbols, cross-faded."""
-    per_symbol = torch.from_numpy(schedule.symbol_patterns(signs)).to(device)
+    per_symbol = torch.from_numpy(_symbol_patterns(schedule, signs.tobytes())).to(device)
     symbols, weights = schedule.symbol_weights(frame_indices)
     picked = per_symbol[torch.from_numpy(symbols).to(device)]  # (T, 2, cells)
     mixed = (torch.from_numpy(weights).to(device)[..., None] * picked).sum(dim=1)
     return mixed.reshape(-1, 1, *GRID)
 
 
+@functools.lru_cache(maxsize=4)
+def _symbol_patterns(schedule: Schedule, signs: bytes) -> np.ndarray:
+    """Per-symbol patterns of one codeword, kept while a long shot is marked batch by batch."""
+    return schedule.symbol_patterns(np.frombuffer(signs, dtype=np.float32))
+
+
 def _apply(batch: Batch, delta: torch.Tensor, device: torch.device) -> np.ndarray:
+    """Scale the change up to the frame and add it, on the device (any bit depth)."""
+    height, width = batch.array.shape[1:3]
+    if tuple(delta.shape[2:]) != (height, width):
+        delta = F.interpolate(delta, size=(height, width), mode="bilinear", align_corners=False)
     pixels = torch.from_numpy(batch.array).to(device).float()
     change = delta * batch.scale
     change = change.permute(0, 2, 3, 1) if batch.rgb else change[:, 0]
@@ -104,3 +116,22 @@ def _apply(batch: Batch, delta: torch.Tensor, device: torch.device) -> np.ndarra
     dtype = torch.uint8 if batch.array.dtype == np.uint8 else torch.int32
     out = marked.to(dtype).cpu().numpy()
     return out.astype(batch.array.dtype, copy=False)
+
+
+def _apply_uint8(batch: Batch, delta: torch.Tensor) -> np.ndarray:
+    """The same as `_apply` for 8-bit frames on a CPU, with OpenCV's saturating uint8 adds.
+
+    The full-size work is most of embedding's cost at 1080p; done as one resize and two
+    saturating uint8 operations per frame it never leaves 8 bits. The change is rounded
+    once per pixel and added to R, G and B alike, so the mark stays a pure luma change.
+    """
+    height, width = batch.array.shape[1:3]
+    out = np.empty_like(batch.array)
+    for i, small in enumerate(delta[:, 0].numpy()):
+        change = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+        up = cv2.convertScaleAbs(np.maximum(change, 0.0))
+        down = cv2.convertScaleAbs(np.minimum(change, 0.0))
+        if batch.rgb:
+            up, down = cv2.merge([up, up, up]), cv2.merge([down, down, down])
+        out[i] = cv2.subtract(cv2.add(batch.array[i], up), down)
+    return out

@@ -20,7 +20,10 @@ import numpy as np
 
 from watermark.reference import Reference, thumbnails
 
-_SAMPLES = 48  # master frames searched for the first spatial match
+_SAMPLES = 24  # master keyframes searched for the first spatial match
+# Approximate nearest neighbours (randomised k-d trees): brute force over thousands of SIFT
+# descriptors per pair was most of extraction's time.
+_MATCHER = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 48})
 _PROBES = 3  # suspect frames used to estimate geometry
 _RATIO = 0.85  # Lowe's ratio test, loose: RANSAC removes what it lets through
 _MIN_INLIERS = 12
@@ -95,11 +98,24 @@ def _fit(
     inliers: int,
 ) -> Registration:
     """Align in time under a geometry, refine the geometry on a matched pair, align again."""
-    frame_map, _, _ = _align_in_time(suspect, reference, homography, suspect_fps)
-    middle = len(suspect) // 2
-    homography = _refine(suspect[middle], reference.luma[frame_map[middle]], homography)
     frame_map, similarity, shifts = _align_in_time(suspect, reference, homography, suspect_fps)
+    middle = len(suspect) // 2
+    refined = _refine(suspect[middle], reference.luma[frame_map[middle]], homography)
+    if _corner_shift(refined, homography, suspect.shape[1:]) > 0.5:
+        homography = refined
+        frame_map, similarity, shifts = _align_in_time(suspect, reference, refined, suspect_fps)
+    else:
+        homography = refined  # a sub-pixel change cannot move the match in time
     return Registration(homography, flipped, frame_map, inliers, similarity, shifts)
+
+
+def _corner_shift(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> float:
+    """Largest distance (pixels) between where two homographies put the frame's corners."""
+    height, width = shape
+    corners = np.float32([[0, 0], [width, 0], [0, height], [width, height]]).reshape(-1, 1, 2)
+    return float(
+        np.abs(cv2.perspectiveTransform(corners, a) - cv2.perspectiveTransform(corners, b)).max()
+    )
 
 
 def _same_aspect(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -120,7 +136,7 @@ def _feature_geometry(
     or repetitive picture (parking lines, a brick wall) a wrong pair can still agree on a
     wrong geometry, so the caller judges candidates on the whole clip.
     """
-    sift = cv2.SIFT_create(nfeatures=3000, contrastThreshold=0.01)
+    sift = cv2.SIFT_create(nfeatures=1500, contrastThreshold=0.01)
     keys = sorted(reference.keyframes)
     keys = [keys[k] for k in np.unique(np.linspace(0, len(keys) - 1, _SAMPLES).astype(int))]
     master_features = [(j, _features(sift, reference.keyframes[j])) for j in keys]
@@ -144,15 +160,10 @@ def _feature_geometry(
 
 
 def _distinct(candidates: list[tuple[np.ndarray, bool, int]]) -> list[tuple[np.ndarray, bool, int]]:
-    """Drop candidates within a pixel of a better one (corners of a 320 px picture)."""
-    corners = np.float32([[0, 0], [320, 0], [0, 180], [320, 180]]).reshape(-1, 1, 2)
+    """Drop candidates within a pixel of a better one."""
     kept: list[tuple[np.ndarray, bool, int]] = []
     for candidate in sorted(candidates, key=lambda c: -c[2]):
-        moved = cv2.perspectiveTransform(corners, candidate[0])
-        if all(
-            np.abs(moved - cv2.perspectiveTransform(corners, other[0])).max() > 1.0
-            for other in kept
-        ):
+        if all(_corner_shift(candidate[0], other[0], (180, 320)) > 1.0 for other in kept):
             kept.append(candidate)
     return kept
 
@@ -182,7 +193,7 @@ def _features(sift: cv2.SIFT, image: np.ndarray) -> tuple[list, np.ndarray | Non
 def _good_matches(a: np.ndarray | None, b: np.ndarray | None) -> list[cv2.DMatch]:
     if a is None or b is None or len(a) < 2 or len(b) < 2:
         return []
-    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(a, b, k=2)
+    pairs = _MATCHER.knnMatch(a, b, k=2)
     return [p[0] for p in pairs if len(p) == 2 and p[0].distance < _RATIO * p[1].distance]
 
 
@@ -255,11 +266,13 @@ def _align_in_time(
     coarse = thumbnails(warped, valid) @ thumbnails(reference.luma, valid).T  # (S, M)
     rough, _ = _monotone_path(coarse, rate)
     keep = valid > 0
+    windows = [np.arange(max(0, j - _REFINE), min(len(reference), j + _REFINE + 1)) for j in rough]
+    needed = np.unique(np.concatenate(windows))
+    masters = _unit_rows(reference.luma[needed][:, keep].astype(np.float32))
+    suspects = _unit_rows(warped[:, keep])
     fine = np.full_like(coarse, -1.0)
-    for i, j in enumerate(rough):
-        window = np.arange(max(0, j - _REFINE), min(len(reference), j + _REFINE + 1))
-        masters = _unit_rows(reference.luma[window][:, keep].astype(np.float32))
-        fine[i, window] = masters @ _unit_rows(warped[i][keep][None])[0]
+    for i, window in enumerate(windows):
+        fine[i, window] = masters[np.searchsorted(needed, window)] @ suspects[i]
     frame_map, similarity = _monotone_path(fine, rate)
     return frame_map, similarity, _equivalent_shifts(coarse, frame_map)
 

@@ -16,11 +16,12 @@ here is a pure function of (key, code length): extraction recomputes what embedd
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from watermark.keyed import keyed_rng
 
 GRID = (36, 64)
 BITS_PER_SYMBOL = 96
@@ -32,12 +33,7 @@ _DOMAIN = b"vault/watermark/video/v1"
 
 
 def _rng(key: bytes, label: bytes, *numbers: int) -> np.random.Generator:
-    h = hashlib.sha256()
-    for part in (_DOMAIN, label, key):
-        h.update(len(part).to_bytes(8, "big") + part)
-    for number in numbers:
-        h.update(int(number).to_bytes(16, "big", signed=True))
-    return np.random.default_rng(int.from_bytes(h.digest(), "big"))
+    return keyed_rng(_DOMAIN, label, key, *numbers)
 
 
 def _patterns(rng: np.random.Generator, count: int) -> np.ndarray:

@@ -21,11 +21,12 @@ for the heavy-tailed score terms, not a Gaussian approximation.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from watermark.keyed import keyed_rng
 
 __all__ = ["TardosCode", "code_length"]
 
@@ -54,17 +55,7 @@ def code_length(n_users: int, colluders: int, epsilon: float) -> int:
 
 
 def _rng(key: bytes, label: bytes, *numbers: int) -> np.random.Generator:
-    """A Generator seeded from SHA-256 of (domain, label, key, numbers), length-prefixed.
-
-    Seeding from the key and the role of the numbers (not from call order) means any value
-    can be recomputed later from the key alone, e.g. copy 17's codeword during an investigation.
-    """
-    h = hashlib.sha256()
-    for part in (_DOMAIN, label, key):
-        h.update(len(part).to_bytes(8, "big") + part)
-    for number in numbers:
-        h.update(int(number).to_bytes(16, "big", signed=True))
-    return np.random.default_rng(int.from_bytes(h.digest(), "big"))
+    return keyed_rng(_DOMAIN, label, key, *numbers)
 
 
 def _arcsine_biases(rng: np.random.Generator, length: int, cutoff: float) -> np.ndarray:
