@@ -133,6 +133,9 @@ def test_odd_dimensions_and_a_single_picture_are_accepted() -> None:
         (np.zeros((2, 90, 160, 4), np.uint8), "channels"),
         (np.zeros((2, 90, 160), np.float32), "float32"),
         (np.zeros((2, 20, 20), np.uint8), "at least"),
+        (np.full((2, 90, 160), 4000, np.uint16), "above 10-bit"),
+        (np.array(3, dtype=np.uint8), "shape"),
+        (7, "shape"),
     ],
 )
 def test_bad_frames_get_a_one_line_error(frames: object, message: str) -> None:
@@ -141,6 +144,19 @@ def test_bad_frames_get_a_one_line_error(frames: object, message: str) -> None:
     assert "\n" not in str(caught.value)
     with pytest.raises(WatermarkError, match=message):
         extract(frames, KEY, code().length)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("key", ["a text key", b"", 12345])
+def test_a_key_that_is_not_bytes_is_refused(key: object) -> None:
+    with pytest.raises(WatermarkError, match="key must be non-empty bytes"):
+        embed(master().frames[:2], code().codeword(0), key)  # type: ignore[arg-type]
+
+
+def test_sixteen_bit_frames_work_when_their_depth_is_given() -> None:
+    frames = master().frames[:4].mean(axis=3).astype(np.uint16) * 256
+    marked = embed(frames, code().codeword(5), KEY, bit_depth=16)
+    change = (marked.astype(np.float64) - frames) / 256
+    assert marked.dtype == np.uint16 and 0 < np.abs(change).max() <= 8.0
 
 
 def test_bad_codewords_are_refused() -> None:

@@ -32,7 +32,7 @@ class Accusation:
         return {"copy": self.copy, "score": round(self.score, 3), "probability": self.probability}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Verdict:
     """Accused copies (probability below the threshold) and the ranking behind the decision."""
 
@@ -73,7 +73,11 @@ def accuse(
     threshold: float = DEFAULT_THRESHOLD,
     top: int = 5,
 ) -> Verdict:
-    """Rank the issued copies (codeword indices) by score; accuse those below `threshold`."""
+    """Rank the issued copies (codeword indices) by score; accuse those below `threshold`.
+
+    The probabilities are corrected for the copies tested in this call only; an
+    investigation that tries several keys or codes must correct for those itself.
+    """
     if evidence.values.shape != (code.length,):
         raise WatermarkError(
             f"the evidence has {evidence.values.size} positions but the code has {code.length}",
@@ -82,7 +86,9 @@ def accuse(
     copies = np.asarray(list(issued), dtype=np.int64)
     if copies.size == 0:
         raise WatermarkError("no issued copies to test", "pass the codeword indices handed out")
-    hits = code.accuse(evidence.values, code.codewords(copies), threshold=1.0 + 1e-9)
-    ranking = [Accusation(int(copies[i]), score, p) for i, score, p in hits]
+    if copies.min() < 0:
+        raise WatermarkError("issued copy indices must be non-negative")
+    ranked = code.rank(evidence.values, code.codewords(copies))
+    ranking = [Accusation(int(copies[i]), score, p) for i, score, p in ranked]
     accused = [a for a in ranking if a.probability < threshold]
     return Verdict(accused, ranking[:top], threshold, evidence)

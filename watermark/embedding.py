@@ -10,6 +10,7 @@ analysis size and scaled up once, so a 1080p frame costs little more than a 480p
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from watermark.errors import WatermarkError
-from watermark.frames import Batch, as_batch
+from watermark.frames import Batch, as_batch, check_key
 from watermark.masking import shaped
 from watermark.schedule import GRID, Schedule
 
@@ -31,7 +32,7 @@ MAX_PEAK = 8.0
 
 
 def embed(
-    frames: np.ndarray,
+    frames: np.ndarray | Sequence[np.ndarray],
     codeword: np.ndarray,
     key: bytes,
     *,
@@ -47,7 +48,7 @@ def embed(
     """
     batch = as_batch(frames, bit_depth)
     bits = _codeword_signs(codeword)
-    schedule = Schedule.for_key(bytes(key), bits.size)
+    schedule = Schedule.for_key(check_key(key), bits.size)
     dev = torch.device(device) if device is not None else _default_device()
     delta = mark_delta(batch, schedule, bits, first_frame, dev)
     if dev.type == "cpu" and batch.array.dtype == np.uint8:

@@ -15,16 +15,15 @@ decided; the result holds one signed value per code position for the accusation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 from watermark.errors import WatermarkError
-from watermark.frames import Batch, as_batch
-from watermark.masking import shaped
-from watermark.reference import Reference, detail_luma
+from watermark.frames import Batch, as_batch, check_key
+from watermark.reference import Reference, analysis_planes, detail_luma
 from watermark.register import Registration, register, valid_area, warp
 from watermark.schedule import FRAMES_PER_SYMBOL, GRID, Schedule
 
@@ -32,7 +31,7 @@ _LUT_BINS = 32
 _MIN_BIN_PIXELS = 16
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Evidence:
     """Soft evidence per code position, and how it was obtained.
 
@@ -60,7 +59,7 @@ class Evidence:
 
 
 def extract(
-    frames: np.ndarray,
+    frames: np.ndarray | Sequence[np.ndarray],
     key: bytes,
     code_length: int,
     *,
@@ -74,11 +73,15 @@ def extract(
     back to blind, saying so in `note`, when the suspect cannot be registered to it.
     """
     batch = as_batch(frames, bit_depth)
-    schedule = Schedule.for_key(bytes(key), code_length)
-    luma, mask = _analysis(batch)
+    schedule = Schedule.for_key(check_key(key), code_length)
+    luma, mask = analysis_planes(batch)
     if master is None:
         return _blind(schedule, luma, mask, note="no master given")
-    reference = master if isinstance(master, Reference) else Reference.from_frames(master)
+    reference = (
+        master
+        if isinstance(master, Reference)
+        else Reference.from_frames(master, fps=None, bit_depth=bit_depth)
+    )
     registration = register(luma, reference, _Probes(batch), fps)
     if registration is None:
         return _blind(schedule, luma, mask, note="no match with the master; read blind")
@@ -98,15 +101,6 @@ class _Probes:
         return detail_luma(self._batch, index)
 
 
-def _analysis(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    lumas, masks = [], []
-    for start in range(0, len(batch.array), 64):
-        luma, mask = shaped(batch, torch.device("cpu"), start, start + 64)
-        lumas.append(luma[:, 0].numpy())
-        masks.append(mask[:, 0].numpy())
-    return np.concatenate(lumas), np.concatenate(masks)
-
-
 # --- informed --------------------------------------------------------------------------------
 
 
@@ -122,13 +116,13 @@ def _informed(
         suspect = warp(frame, homography, size)
         residual = (suspect - _match_brightness(suspect, master, valid)) * valid
         grids.append(_to_grid(residual * reference.mask[index].astype(np.float32)))
-    grids = _detrend(np.stack(grids))
-    frame_map = registration.frame_map + _best_shift(schedule, grids, registration)
-    z, observed = _accumulate(schedule, grids, frame_map)
+    z_frames = _frame_z(schedule, _detrend(np.stack(grids)))
+    frame_map = registration.frame_map + _best_shift(schedule, z_frames, registration)
+    z, observed = _accumulate(schedule, z_frames, frame_map)
     return _evidence(z, observed, len(luma), "informed", registration)
 
 
-def _best_shift(schedule: Schedule, grids: np.ndarray, registration: Registration) -> int:
+def _best_shift(schedule: Schedule, z_frames: np.ndarray, registration: Registration) -> int:
     """Of the frame maps the picture cannot tell apart, the one the mark's timing explains.
 
     The residual does not change (the pictures are the same); only which symbols it is
@@ -137,9 +131,9 @@ def _best_shift(schedule: Schedule, grids: np.ndarray, registration: Registratio
     """
     if registration.shifts.size <= 1:
         return int(registration.shifts[0]) if registration.shifts.size else 0
-    z_all = _frame_z(schedule, grids, schedule.patterns)
     energies = [
-        _schedule_energy(schedule, z_all, registration.frame_map + d) for d in registration.shifts
+        _schedule_energy(schedule, z_frames, registration.frame_map + d)
+        for d in registration.shifts
     ]
     return int(registration.shifts[int(np.argmax(energies))])
 
@@ -175,10 +169,9 @@ def _to_grid(plane: np.ndarray) -> np.ndarray:
 
 def _blind(schedule: Schedule, luma: np.ndarray, mask: np.ndarray, note: str) -> Evidence:
     residual = _suppress_picture(luma) * mask
-    grids = _detrend(np.stack([_to_grid(plane) for plane in residual]))
-    start = _cycle_offset(schedule, grids)
-    frame_indices = start + np.arange(len(luma))
-    z, observed = _accumulate(schedule, grids, frame_indices)
+    z_frames = _frame_z(schedule, _detrend(np.stack([_to_grid(plane) for plane in residual])))
+    start = _cycle_offset(schedule, z_frames)
+    z, observed = _accumulate(schedule, z_frames, start + np.arange(len(luma)))
     return _evidence(z, observed, len(luma), "blind", None, note)
 
 
@@ -200,49 +193,64 @@ def _detrend(grids: np.ndarray) -> np.ndarray:
         return grids
     half = window // 2
     padded = np.pad(grids, ((half, half), (0, 0)), mode="reflect")
-    sums = np.cumsum(np.pad(padded, ((1, 0), (0, 0))), axis=0)
-    return grids - (sums[window:] - sums[:-window]) / window
+    sums = np.cumsum(np.pad(padded, ((1, 0), (0, 0))), axis=0, dtype=np.float64)
+    return grids - ((sums[window:] - sums[:-window]) / window).astype(grids.dtype)
 
 
-def _cycle_offset(schedule: Schedule, grids: np.ndarray) -> int:
+def _cycle_offset(schedule: Schedule, z_frames: np.ndarray) -> int:
     """Where in the cycle the clip starts: the offset whose schedule explains most energy."""
-    z_all = _frame_z(schedule, grids, schedule.patterns)  # (T, m)
-    frames = np.arange(len(grids))
-    energies = [_schedule_energy(schedule, z_all, c + frames) for c in range(schedule.cycle_frames)]
+    frames = np.arange(len(z_frames))
+    energies = [
+        _schedule_energy(schedule, z_frames, start + frames)
+        for start in range(schedule.cycle_frames)
+    ]
     return int(np.argmax(energies))
-
-
-def _schedule_energy(schedule: Schedule, z_all: np.ndarray, frame_indices: np.ndarray) -> float:
-    """Squared z-scores of the positions the schedule puts in each frame, weighted."""
-    symbols, weights = schedule.symbol_weights(frame_indices)
-    positions = schedule.symbol_positions[symbols]  # (T, 2, B)
-    picked = np.take_along_axis(z_all, positions.reshape(len(frame_indices), -1), axis=1)
-    return float(((picked.reshape(positions.shape) * weights[..., None]) ** 2).sum())
 
 
 # --- accumulation ----------------------------------------------------------------------------
 
 
-def _frame_z(schedule: Schedule, grids: np.ndarray, patterns: np.ndarray) -> np.ndarray:
-    """Correlations of each frame's grid with `patterns`, in units of that frame's noise."""
+def _frame_z(schedule: Schedule, grids: np.ndarray) -> np.ndarray:
+    """Correlation of each frame with every position's pattern, in units of that frame's
+    noise (the spread of its correlations with never-embedded patterns): (T, m)."""
     null = grids @ schedule.null_patterns.T
     noise = np.sqrt((null**2).mean(axis=1, keepdims=True))
-    return (grids @ patterns.T) / np.maximum(noise, 1e-9)
+    return (grids @ schedule.patterns.T) / np.maximum(noise, 1e-9)
+
+
+def _carried(schedule: Schedule, frame_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frame, position) pairs the schedule puts in each frame, with their combined weight.
+
+    A position in both cross-faded symbols (a short code, or the cycle's padded last symbol)
+    was embedded once with the summed weight, so it is read once with that weight.
+    """
+    symbols, weights = schedule.symbol_weights(frame_indices)
+    positions = schedule.symbol_positions[symbols]  # (T, 2, B)
+    rows = np.repeat(np.arange(len(frame_indices)), positions[0].size)
+    flat = rows * schedule.code_length + positions.reshape(-1)
+    pairs, where = np.unique(flat, return_inverse=True)
+    combined = np.zeros(pairs.size)
+    np.add.at(combined, where, np.repeat(weights, positions.shape[2], axis=1).reshape(-1))
+    return pairs, combined
+
+
+def _schedule_energy(schedule: Schedule, z_frames: np.ndarray, frame_indices: np.ndarray) -> float:
+    """Weighted squared z of what the schedule puts in each frame: large only when the
+    frame indices are right, whatever the codeword."""
+    pairs, weights = _carried(schedule, frame_indices)
+    return float(((weights * z_frames.reshape(-1)[pairs]) ** 2).sum())
 
 
 def _accumulate(
-    schedule: Schedule, grids: np.ndarray, frame_indices: np.ndarray
+    schedule: Schedule, z_frames: np.ndarray, frame_indices: np.ndarray
 ) -> tuple[np.ndarray, int]:
     """Weighted sum of per-frame z-scores per position, normalised to unit variance."""
-    z_frames = _frame_z(schedule, grids, schedule.patterns)
-    symbols, weights = schedule.symbol_weights(frame_indices)
-    positions = schedule.symbol_positions[symbols]  # (T, 2, B)
-    picked = np.take_along_axis(z_frames, positions.reshape(len(grids), -1), axis=1)
-    w = np.repeat(weights, positions.shape[2], axis=1)
+    pairs, weights = _carried(schedule, frame_indices)
+    positions = pairs % schedule.code_length
     total = np.zeros(schedule.code_length)
     power = np.zeros(schedule.code_length)
-    np.add.at(total, positions.reshape(-1), (w * picked).reshape(-1))
-    np.add.at(power, positions.reshape(-1), (w * w).reshape(-1))
+    np.add.at(total, positions, weights * z_frames.reshape(-1)[pairs])
+    np.add.at(power, positions, weights**2)
     seen = power > 1e-6
     z = np.zeros(schedule.code_length)
     z[seen] = total[seen] / np.sqrt(power[seen])

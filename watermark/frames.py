@@ -69,14 +69,33 @@ def as_batch(frames: np.ndarray | Sequence[np.ndarray], bit_depth: int | None = 
         raise WatermarkError(
             f"frames are {width}x{height}", f"a marked picture needs at least {MIN_SIDE} px a side"
         )
-    depth = bit_depth or (8 if array.dtype == np.uint8 else 10)
-    if not (8 if array.dtype == np.uint8 else 9) <= depth <= (8 if array.dtype == np.uint8 else 16):
+    eight_bit = array.dtype == np.uint8
+    depth = bit_depth or (8 if eight_bit else 10)
+    lowest, highest = (8, 8) if eight_bit else (9, 16)
+    if not lowest <= depth <= highest:
         raise WatermarkError(f"bit depth {depth} does not fit {array.dtype} frames")
-    return Batch(array=array, rgb=array.ndim == 4, bit_depth=depth)
+    batch = Batch(array=array, rgb=array.ndim == 4, bit_depth=depth)
+    if not eight_bit and int(array.max()) > batch.peak:
+        raise WatermarkError(
+            f"frames hold values up to {int(array.max())}, above {depth}-bit",
+            "pass the frames' real bit depth (bit_depth=12, 16, ...)",
+        )
+    return batch
+
+
+def check_key(key: bytes) -> bytes:
+    """The production key as bytes; anything else is a caller's mistake, said in one line."""
+    if not isinstance(key, bytes | bytearray) or not key:
+        raise WatermarkError("the watermark key must be non-empty bytes", "pass the key as bytes")
+    return bytes(key)
 
 
 def _stack(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     if isinstance(frames, np.ndarray):
+        if frames.ndim < 2:
+            raise WatermarkError(
+                f"frames have shape {frames.shape}", "pass luma (T, H, W) or RGB (T, H, W, 3)"
+            )
         # One picture on its own is a one-frame clip. A (H, W, 3) array is read as one RGB
         # picture, never as three-pixel-wide luma frames, which no clip could have.
         if frames.ndim == 2 or (frames.ndim == 3 and frames.shape[-1] == 3):
@@ -84,7 +103,13 @@ def _stack(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         if frames.shape[0] == 0:
             raise WatermarkError("the clip has no frames", "pass at least one frame")
         return frames
-    frames = list(frames)
+    try:
+        frames = list(frames)
+    except TypeError:
+        raise WatermarkError(
+            f"frames of type {type(frames).__name__} have shape ()",
+            "pass luma (T, H, W) or RGB (T, H, W, 3) arrays",
+        ) from None
     if not frames:
         raise WatermarkError("the clip has no frames", "pass at least one frame")
     shapes = {np.asarray(frame).shape for frame in frames}

@@ -123,5 +123,10 @@ def thumbnails(luma: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     if valid is not None:
         keep = cv2.resize(np.float32(valid), size, interpolation=cv2.INTER_AREA).reshape(-1) > 0.99
         rows = rows[:, keep]
+    return unit_rows(rows)
+
+
+def unit_rows(rows: np.ndarray) -> np.ndarray:
+    """Each row minus its mean, scaled to unit norm: dot products are then NCCs."""
     rows = rows - rows.mean(axis=1, keepdims=True)
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-6)

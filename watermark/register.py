@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from watermark.reference import Reference, thumbnails
+from watermark.reference import Reference, thumbnails, unit_rows
 
 _SAMPLES = 24  # master keyframes searched for the first spatial match
 # Approximate nearest neighbours (randomised k-d trees): brute force over thousands of SIFT
@@ -101,12 +101,10 @@ def _fit(
     frame_map, similarity, shifts = _align_in_time(suspect, reference, homography, suspect_fps)
     middle = len(suspect) // 2
     refined = _refine(suspect[middle], reference.luma[frame_map[middle]], homography)
+    # A sub-pixel change cannot move the match in time; a larger one can.
     if _corner_shift(refined, homography, suspect.shape[1:]) > 0.5:
-        homography = refined
         frame_map, similarity, shifts = _align_in_time(suspect, reference, refined, suspect_fps)
-    else:
-        homography = refined  # a sub-pixel change cannot move the match in time
-    return Registration(homography, flipped, frame_map, inliers, similarity, shifts)
+    return Registration(refined, flipped, frame_map, inliers, similarity, shifts)
 
 
 def _corner_shift(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> float:
@@ -123,7 +121,9 @@ def _same_aspect(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def _scaling(source: tuple[int, int], target: tuple[int, int]) -> np.ndarray:
-    return np.diag([target[1] / source[1], target[0] / source[0], 1.0])
+    """Pixel-centre map between two sizes of one picture: x' = (x + 0.5) s - 0.5."""
+    sx, sy = target[1] / source[1], target[0] / source[0]
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
 
 
 def _feature_geometry(
@@ -156,14 +156,16 @@ def _feature_geometry(
             from_analysis = _scaling(reference.keyframes[j].shape, reference.size)
             homography = from_analysis @ affine @ np.linalg.inv(to_analysis)
             candidates.append((homography / homography[2, 2], flipped, inliers))
-    return _distinct(candidates)
+    return _distinct(candidates, reference.size)
 
 
-def _distinct(candidates: list[tuple[np.ndarray, bool, int]]) -> list[tuple[np.ndarray, bool, int]]:
+def _distinct(
+    candidates: list[tuple[np.ndarray, bool, int]], size: tuple[int, int]
+) -> list[tuple[np.ndarray, bool, int]]:
     """Drop candidates within a pixel of a better one."""
     kept: list[tuple[np.ndarray, bool, int]] = []
     for candidate in sorted(candidates, key=lambda c: -c[2]):
-        if all(_corner_shift(candidate[0], other[0], (180, 320)) > 1.0 for other in kept):
+        if all(_corner_shift(candidate[0], other[0], size) > 1.0 for other in kept):
             kept.append(candidate)
     return kept
 
@@ -268,8 +270,8 @@ def _align_in_time(
     keep = valid > 0
     windows = [np.arange(max(0, j - _REFINE), min(len(reference), j + _REFINE + 1)) for j in rough]
     needed = np.unique(np.concatenate(windows))
-    masters = _unit_rows(reference.luma[needed][:, keep].astype(np.float32))
-    suspects = _unit_rows(warped[:, keep])
+    masters = unit_rows(reference.luma[needed][:, keep].astype(np.float32))
+    suspects = unit_rows(warped[:, keep])
     fine = np.full_like(coarse, -1.0)
     for i, window in enumerate(windows):
         fine[i, window] = masters[np.searchsorted(needed, window)] @ suspects[i]
@@ -284,11 +286,6 @@ def _equivalent_shifts(coarse: np.ndarray, frame_map: np.ndarray) -> np.ndarray:
     rows = np.arange(count)
     means = np.array([coarse[rows, frame_map + d].mean() for d in shifts])
     return shifts[means >= means[shifts == 0][0] - _SAME_PICTURE]
-
-
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
-    rows = rows - rows.mean(axis=1, keepdims=True)
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-6)
 
 
 def _monotone_path(similarity: np.ndarray, rate: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -337,9 +334,11 @@ def _best_line(similarity: np.ndarray, rate: float | None) -> tuple[float, float
         j = np.rint(offsets[:, None] + r * i[None, :]).astype(np.int64)
         inside = (j >= 0) & (j < masters)
         values = np.where(inside, similarity[i[None, :], np.clip(j, 0, masters - 1)], 0.0)
-        # Mean over the frames the line covers, and only lines covering most of the clip.
         covered = inside.sum(axis=1)
-        score = np.where(covered >= 0.8 * count, values.sum(axis=1) / np.maximum(covered, 1), -1)
+        # Only lines covering most of the clip (or, for a clip longer than the master, as
+        # much of it as any line can).
+        enough = min(0.8 * count, covered.max())
+        score = np.where(covered >= enough, values.sum(axis=1) / np.maximum(covered, 1), -1)
         k = int(score.argmax())
         if score[k] > best[0]:
             best = (float(score[k]), float(offsets[k]), float(r))

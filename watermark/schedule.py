@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from watermark.errors import WatermarkError
 from watermark.keyed import keyed_rng
 
 GRID = (36, 64)
@@ -60,7 +61,7 @@ class Schedule:
     @functools.lru_cache(maxsize=8)
     def for_key(key: bytes, code_length: int) -> Schedule:
         if code_length < 1:
-            raise ValueError("code_length must be at least 1")
+            raise WatermarkError("code_length must be at least 1")
         order = _rng(key, b"order", code_length).permutation(code_length)
         symbols = math.ceil(code_length / BITS_PER_SYMBOL)
         # The last symbol wraps around to the start of the order to stay B bits wide.
@@ -100,6 +101,8 @@ class Schedule:
         later = boundary.astype(np.int64)
         symbols = np.stack([later - 1, later], axis=1) % self.symbols
         weights = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        # A one-symbol cycle cross-fades a symbol with itself: it is simply held.
+        weights[symbols[:, 0] == symbols[:, 1]] = (0.0, 1.0)
         return symbols, weights.astype(np.float32)
 
     def symbol_patterns(self, signs: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from watermark.errors import WatermarkError
 from watermark.keyed import keyed_rng
 
 __all__ = ["TardosCode", "code_length"]
@@ -48,9 +49,9 @@ def code_length(n_users: int, colluders: int, epsilon: float) -> int:
     own rigorous false-accusation bound, and a too-short code only means fewer accusations.
     """
     if n_users < 1 or colluders < 1:
-        raise ValueError("n_users and colluders must be at least 1")
+        raise WatermarkError("n_users and colluders must be at least 1")
     if not 0.0 < epsilon < 1.0:
-        raise ValueError("epsilon must be in (0, 1)")
+        raise WatermarkError("epsilon must be in (0, 1)")
     return math.ceil(math.pi**2 * colluders**2 * math.log(n_users / epsilon))
 
 
@@ -85,7 +86,7 @@ class TardosCode:
     def generate(cls, key: bytes, length: int, colluders: int) -> TardosCode:
         """Draw the bias vector deterministically from the key (same key, same code)."""
         if length < 1 or colluders < 1:
-            raise ValueError("length and colluders must be at least 1")
+            raise WatermarkError("length and colluders must be at least 1")
         cutoff = 1.0 / (300 * colluders)
         p = _arcsine_biases(_rng(key, b"bias", length, colluders), length, cutoff)
         p.flags.writeable = False
@@ -98,7 +99,7 @@ class TardosCode:
     def codeword(self, user_index: int) -> np.ndarray:
         """User j's codeword (uint8 0/1, length m); bit i is 1 with probability p_i."""
         if user_index < 0:
-            raise ValueError("user_index must be non-negative")
+            raise WatermarkError("user_index must be non-negative")
         u = _rng(self.key, b"codeword", self.length, user_index).random(self.length)
         return (u < self.p).astype(np.uint8)
 
@@ -112,9 +113,9 @@ class TardosCode:
     def _check_evidence(self, evidence: np.ndarray) -> np.ndarray:
         e = np.asarray(evidence, dtype=np.float64)
         if e.shape != (self.length,):
-            raise ValueError(f"evidence must have shape ({self.length},), got {e.shape}")
+            raise WatermarkError(f"evidence must have shape ({self.length},), got {e.shape}")
         if not np.all(np.isfinite(e)) or np.any(np.abs(e) > 1.0):
-            raise ValueError("evidence values must be finite and in [-1, 1]")
+            raise WatermarkError("evidence values must be finite and in [-1, 1]")
         return e
 
     def _g(self, codewords: np.ndarray) -> np.ndarray:
@@ -125,7 +126,7 @@ class TardosCode:
         """
         x = np.asarray(codewords)
         if x.shape[-1] != self.length:
-            raise ValueError(f"codewords must have {self.length} columns")
+            raise WatermarkError(f"codewords must have {self.length} columns")
         one, zero = np.sqrt((1 - self.p) / self.p), -np.sqrt(self.p / (1 - self.p))
         return np.where(x.astype(bool), one, zero)
 
@@ -196,11 +197,13 @@ class TardosCode:
         below `threshold`, so `threshold` bounds the false-accusation probability of the whole
         accusation, not of one user.
         """
+        return [hit for hit in self.rank(evidence, codewords) if hit[2] < threshold]
+
+    def rank(self, evidence: np.ndarray, codewords: np.ndarray) -> list[tuple[int, float, float]]:
+        """Every user as (index, score, Bonferroni-corrected probability), best score first."""
         e = self._check_evidence(evidence)
         s = self.scores(e, codewords)
         cumulant = self._log_mgf(e).sum(axis=1)
         adjusted = np.minimum(1.0, s.size * self._chernoff(s, cumulant))
-        hits = [
-            (int(j), float(s[j]), float(adjusted[j])) for j in np.flatnonzero(adjusted < threshold)
-        ]
-        return sorted(hits, key=lambda hit: -hit[1])
+        order = np.argsort(-s, kind="stable")
+        return [(int(j), float(s[j]), float(adjusted[j])) for j in order]
