@@ -5,18 +5,22 @@ Every number comes from real encodes (PyAV libx264/libx265) of real footage from
 
   quality    PSNR and SSIM (luma) of marked copies against the master, and flicker: the
              mark's own frame-to-frame change next to the picture's.
+  figure     docs/watermark.jpg: a generated frame, its marked copy, the difference x16.
+  extract-time  informed extraction of a 10 s clip, 360p and 1080p (run it on an idle machine).
   speed      embedding time over the H.264 encode it accompanies (ratio, same frames, same
              run) at 1080p and 480p.
   single     one leaker among --copies issued copies: a random --seconds excerpt of a longer
              master, marked, delivered (CRF 18), attacked, read informed; right recipient
              first, innocents accused, the accepted false-accusation probabilities, time.
   blind      the same for H.264 CRF 30 and 480p, read without the master.
+  hd         the scaling attacks, the chain and the camcorder on a generated 1080p master
+             (the real footage here is at most 768x432, where "720p" would be an upscale).
   collusion  3 colluders averaging or interleaving 60 s copies.
   bound      the Tardos code's false-accusation bound checked by simulation.
   peers      invisible-watermark (dwtDct, dwtDctSvd) and blind-watermark on the same clips and
              attacks, exact-ID rate next to ours (needs .venv-bench: `make bench-setup`).
 
-    python benchmarks/bench_watermark.py [--sections quality,speed,...] [--trials 3]
+    python benchmarks/bench_watermark.py [--sections quality,figure,speed,...] [--trials 3]
         [--peer-trials 1] [--copies 1000] [--seconds 10] [--seed 0] [--json FILE]
 """
 
@@ -57,6 +61,7 @@ EPSILON = 1e-6
 THRESHOLD = 1e-6
 SINGLE_ATTACKS = ["none", *ATTACKS]
 BLIND_ATTACKS = ["h264-crf30", "scale-480p"]
+HD_ATTACKS = ["h264-crf30", "scale-720p", "scale-480p", "scale-360p", "chain", "camcorder"]
 PEER_ATTACKS = [
     "none",
     "h264-crf23",
@@ -165,6 +170,43 @@ def quality(footage: list[Master], code: TardosCode, seconds: float) -> list[dic
     return rows
 
 
+def figure(code: TardosCode, path: Path) -> None:
+    """Master, marked copy and their difference (x16 around mid-grey), side by side.
+
+    Generated footage only: the shared real footage stays out of the repository.
+    """
+    clip = synthetic_clip(1.0, 24.0, 640, 360, seed=11)
+    frame = clip.frames[12:13]
+    marked = embed(frame, code.codeword(5), KEY, first_frame=12)
+    difference = np.clip(128 + 16 * (marked.astype(np.float32) - frame), 0, 255).astype(np.uint8)
+    strip = np.concatenate([frame[0], marked[0], difference[0]], axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def extract_time(footage: list[Master], code: TardosCode, seconds: float) -> list[dict]:
+    """Informed extraction of one excerpt against a 2x longer master, nothing else running."""
+    rows = []
+    hd = Master("synthetic-1080p", synthetic_clip(2 * seconds, 24.0, 1920, 1080, seed=13))
+    for master in [footage[0], hd]:
+        count = round(seconds * master.clip.fps)
+        copy = mark(master, count // 2, count, code, 9)
+        for attack in ("h264-crf30", "crop-offcentre-10"):
+            suspect = _attacked(copy, attack, 0)
+            _, accused, _, took = read(suspect, code, range(1000), master)
+            rows.append(
+                {
+                    "footage": master.name,
+                    "size": f"{suspect.frames.shape[2]}x{suspect.frames.shape[1]}",
+                    "attack": attack,
+                    "frames": len(suspect.frames),
+                    "seconds": took,
+                    "right": accused == [9],
+                }
+            )
+    return rows
+
+
 def speed(code: TardosCode, frames: int) -> list[dict]:
     """Embedding vs the libx264 encode it accompanies (CRF 18, preset medium), same frames."""
     rows = []
@@ -235,10 +277,11 @@ def single(
     trials: int,
     rng: np.random.Generator,
     progress: Callable[[str], None],
+    attacks: list[str] = SINGLE_ATTACKS,
 ) -> list[Trial]:
     results = []
     issued = range(copies)
-    for attack in SINGLE_ATTACKS:
+    for attack in attacks:
         for trial in range(trials):
             master = footage[trial % len(footage)]
             count = round(seconds * master.clip.fps)
@@ -433,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sections",
         default="quality,speed,single,collusion,bound,peers",
-        help="comma-separated: quality, speed, single (includes blind), collusion, bound, peers",
+        help="comma-separated: quality, figure, speed, single (includes blind), collusion, "
+        "bound, peers, hd, extract-time",
     )
     parser.add_argument("--trials", type=int, default=3, help="trials per single-leaker attack")
     parser.add_argument("--collusion-trials", type=int, default=2)
@@ -454,9 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     def progress(line: str) -> None:
         print("  " + line, file=sys.stderr, flush=True)
 
-    footage = (
-        masters(args.seconds) if sections & {"quality", "single", "collusion", "peers"} else []
-    )
+    needs_footage = {"quality", "extract-time", "single", "collusion", "peers"}
+    footage = masters(args.seconds) if sections & needs_footage else []
     if "quality" in sections:
         rows = quality(footage, code, args.seconds)
         out["quality"] = rows
@@ -490,6 +533,9 @@ def main(argv: list[str] | None = None) -> int:
                 ],
             )
         )
+    if "figure" in sections:
+        figure(code, ROOT / "docs" / "watermark.jpg")
+        print("\nwrote docs/watermark.jpg (master | marked | difference x16)")
     if "speed" in sections:
         rows = speed(code, 96)
         out["speed"] = rows
@@ -509,6 +555,26 @@ def main(argv: list[str] | None = None) -> int:
                 ],
             )
         )
+    if "extract-time" in sections:
+        rows = extract_time(footage, code, args.seconds)
+        out["extract_time"] = rows
+        print(f"\n## Informed extraction time, {args.seconds:.0f} s clip, 20 s master\n")
+        print(
+            table(
+                ["footage", "suspect size", "attack", "frames", "extract s", "right"],
+                [
+                    [
+                        r["footage"],
+                        r["size"],
+                        r["attack"],
+                        r["frames"],
+                        f"{r['seconds']:.1f}",
+                        r["right"],
+                    ]
+                    for r in rows
+                ],
+            )
+        )
     if "single" in sections:
         results = single(footage, code, args.copies, args.seconds, args.trials, rng, progress)
         out["single"] = [t.__dict__ for t in results]
@@ -517,6 +583,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(single_table(results, "informed"))
         print(f"\n## Single leaker, blind, {args.seconds:.0f} s excerpts\n")
+        print(single_table(results, "blind"))
+    if "hd" in sections:
+        hd = [Master("synthetic-1080p", synthetic_clip(2 * args.seconds, 24.0, 1920, 1080, 13))]
+        results = single(
+            hd, code, args.copies, args.seconds, args.trials, rng, progress, HD_ATTACKS
+        )
+        out["hd"] = [t.__dict__ for t in results]
+        print(f"\n## Single leaker on a 1080p master, {args.seconds:.0f} s excerpts\n")
+        print(single_table(results, "informed"))
+        print()
         print(single_table(results, "blind"))
     if "collusion" in sections:
         rows = collusion(footage, code, args.copies, args.collusion_trials, rng, progress)
