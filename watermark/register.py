@@ -1,13 +1,14 @@
 """Registration: put each suspect frame back where it came from in the master.
 
 Space: SIFT features of a few suspect frames (and of their mirror images, for a flipped copy)
-are matched against frames sampled through the master; the best-matching pairs give a
-homography (scale, crop, letterbox, small rotation and perspective: a camcorder's view of a
-screen is a homography), estimated with RANSAC and then re-estimated on frames matched exactly
-in time. Time: every suspect frame, warped into the master's geometry, is compared with every
-master frame by normalised cross-correlation of thumbnails, and a dynamic programme finds the
-best non-decreasing frame map: it absorbs a trimmed start, dropped frames and frame-rate
-changes. All work is at analysis size, where the mark is read.
+are matched against keyframes of the master; each probe's best pair gives an affine candidate
+by RANSAC. The candidates and the unchanged geometry compete on how well the whole clip then
+matches the master, and ECC refines the winner to a homography (scale, crop, letterbox, small
+rotation and perspective: a camcorder's view of a screen is a homography). Time: every suspect
+frame, warped into the master's geometry, is compared with every master frame (thumbnails,
+then full pictures between neighbours), and a dynamic programme finds the best non-decreasing
+frame map: it absorbs a trimmed start, dropped frames and frame-rate changes. Geometry and
+time are in analysis-size pixels, where the mark is read.
 """
 
 from __future__ import annotations
