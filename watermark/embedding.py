@@ -4,7 +4,9 @@ The mark is a luma change only: for RGB input the same delta goes to R, G and B,
 pure luma change, so 4:2:0 chroma subsampling cannot touch it; for luma or YUV planes it is
 added to Y directly, whatever the range (limited or full) the values are in. Computation is
 batched in torch on any device (the render farm's GPU, a laptop's CPU); the delta is built at
-analysis size and scaled up once, so a 1080p frame costs little more than a 480p one.
+analysis size and scaled up once, so a 1080p frame costs little more than a 480p one. On a
+CPU the full-size steps (the first downscale, the last upscale and the add) are OpenCV's,
+which is several times faster there than torch on uint8 pictures.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Texture masks a small luminance change, flat areas and gentle gradients (sky, skin) show it,
 and near-black or near-white areas would clip it. The mask is computed on an analysis-size
 copy of the picture (at most 320 px wide, five pixels to a pattern cell: the mark is smooth at
-that scale, and texture there is what hides it), and the same function serves embedding and
-informed extraction, where it weights the matched filter with the master's own mask.
+that scale, and texture there is what hides it; the gain itself at half that size, as it is
+smoother still), and the same function serves embedding and informed extraction, where it
+weights the matched filter with the master's own mask.
 """
 
 from __future__ import annotations
