@@ -26,7 +26,7 @@ _MAX_KEYFRAMES = 96
 
 @dataclass(frozen=True, eq=False)
 class Reference:
-    """Per master frame: analysis luma, mask and thumbnail, plus the frame rate if known."""
+    """Per master frame: analysis luma and mask; a sample of keyframes; the frame rate."""
 
     luma: np.ndarray  # (T, h, w) float16, 8-bit scale
     mask: np.ndarray  # (T, h, w) float16
