@@ -168,7 +168,7 @@ def _stream_fps(stream: av.VideoStream) -> float:
     return float(rate)
 
 
-def _pingpong(n: int, length: int) -> np.ndarray:
+def pingpong(n: int, length: int) -> np.ndarray:
     """Indices 0..n-1, n-2..1, 0..n-1, ... of `length`: loops with no jump cut."""
     cycle = np.concatenate([np.arange(n), np.arange(n - 2, 0, -1)])
     return np.resize(cycle, length)
@@ -194,7 +194,7 @@ def load_footage(
         frames, fps = _decode_container(container, skip, limit)
     if loop_to_s is None:
         return Clip(_take(frames), fps)
-    return Clip(_take(frames, _pingpong(len(frames), _frames_for(loop_to_s, fps))), fps)
+    return Clip(_take(frames, pingpong(len(frames), _frames_for(loop_to_s, fps))), fps)
 
 
 def _codec_options(codec: str, crf: int, preset: str) -> dict[str, str]:

@@ -49,6 +49,7 @@ from benchmarks.attacks import (  # noqa: E402
     collude_interleave,
     encode,
     load_footage,
+    pingpong,
     reencode,
     synthetic_clip,
 )
@@ -309,13 +310,12 @@ def collusion(
 ) -> list[dict]:
     """3 colluders, 60 s: pixel average and interleaved segments of their copies."""
     rows = []
-    long_masters = [
-        Master(m.name, Clip(m.clip.frames, m.clip.fps)) for m in footage if m.name != "book"
-    ]
+    sources = [m for m in footage if m.name != "book"]
     for kind in ("average", "interleave"):
         for trial in range(trials):
-            base = long_masters[trial % len(long_masters)]
-            clip = _loop(base.clip, 60.0)
+            base = sources[trial % len(sources)]
+            count = round(60.0 * base.clip.fps)
+            clip = Clip(base.clip.frames[pingpong(len(base.clip.frames), count)], base.clip.fps)
             master = Master(base.name, clip)
             colluders = [int(c) for c in rng.choice(copies, COLLUDERS, replace=False)]
             marked = [mark(master, 0, len(clip.frames), code, c) for c in colluders]
@@ -343,15 +343,6 @@ def collusion(
                 f"collusion {kind} {master.name}: caught {len(caught)} innocents {len(innocents)}"
             )
     return rows
-
-
-def _loop(clip: Clip, seconds: float) -> Clip:
-    count = round(seconds * clip.fps)
-    n = len(clip.frames)
-    period = 2 * n - 2
-    order = np.arange(count) % period
-    order = np.where(order < n, order, period - order)
-    return Clip(clip.frames[order], clip.fps)
 
 
 def bound(code: TardosCode, copies: int, trials: int, rng: np.random.Generator) -> dict:
