@@ -39,6 +39,8 @@ class Face:
 class FaceAnalyser(Protocol):
     def detect(self, image: np.ndarray) -> list[Face]: ...
 
+    def landmarks(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray: ...
+
     def embed(self, image: np.ndarray, face: Face) -> np.ndarray: ...
 
 
@@ -66,6 +68,11 @@ class DlibAnalyser:
             for r, score in zip(rects, scores, strict=True)
         ]
         return sorted(faces, key=lambda f: -f.size)
+
+    def landmarks(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The landmarks (N, 2) of the face in `box`: cheap next to detection, so a tracker
+        calls this between detections."""
+        return _points(self._shape(check_image(image), dlib.rectangle(*map(int, box))))
 
     def embed(self, image: np.ndarray, face: Face) -> np.ndarray:
         """The 128-d identity embedding of `face` (computed from its 5- or 68-point shape)."""

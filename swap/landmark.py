@@ -1,10 +1,11 @@
 """The training-free backend: one reference portrait, warped onto the actor face by face.
 
-Per face: Delaunay triangles over the 68 landmarks (computed once on the reference) warp the
-reference piecewise-affinely onto the actor's landmarks; Reinhard colour transfer in Lab
-matches the actor's skin and light; the mask is the landmarks' hull, feathered, with the
-actor's own eyes and inner mouth cut out so their expression stays; Poisson blending
-(seamless clone) hides the seam. Pixels outside the mask are returned unchanged, exactly.
+Per face: the actor's landmarks, with a forehead added and the inner features moved part way
+to the reference's proportions (swap/warp.py), are the goal; Delaunay triangles (computed once
+on the reference) warp the reference piecewise-affinely onto it; Reinhard colour transfer in
+Lab matches the actor's skin and light; the actor's own eyes and inner mouth, warped to the
+goal, are kept so the expression stays; Poisson blending (seamless clone) inside the feathered
+hull hides the seam. Pixels outside the hull are returned unchanged, exactly.
 Needs 68-point landmarks (see swap/models.py for that model's licence).
 """
 
@@ -15,29 +16,55 @@ import numpy as np
 
 from swap.errors import SwapError
 from swap.faces import DlibAnalyser, Face, FaceAnalyser, check_image, reference_face
+from swap.tracking import FaceTracker
+from swap.warp import (
+    INNER_MOUTH,
+    LEFT_EYE,
+    RIGHT_EYE,
+    delaunay,
+    reshaped,
+    warp_triangles,
+    with_forehead,
+)
 
-# 68-point indices (iBUG 300-W layout).
-_RIGHT_EYE, _LEFT_EYE, _INNER_MOUTH = range(36, 42), range(42, 48), range(60, 68)
 _MIN_FACE = 40  # px: smaller faces pass through (nothing to warp convincingly)
+_REFERENCE_FACE = 320  # px: the reference face is kept at most this large
 
 
 class LandmarkSwap:
-    """Frames in, frames out: every face large enough gets the reference's face."""
+    """Frames in, frames out: every tracked face large enough gets the reference's face.
 
-    def __init__(self, reference: np.ndarray, analyser: FaceAnalyser | None = None) -> None:
+    Call it on a clip's batches in order (faces are tracked across them) and `reset` it
+    between clips; `swap_frame` does one picture on its own."""
+
+    def __init__(
+        self,
+        reference: np.ndarray,
+        analyser: FaceAnalyser | None = None,
+        detect_every: int = 5,
+        shape_strength: float = 0.7,
+    ) -> None:
         self.analyser = analyser or DlibAnalyser(points=68)
-        self.reference = check_image(reference)
-        face = reference_face(self.analyser, self.reference)
+        face = reference_face(self.analyser, check_image(reference))
         if face.landmarks.shape[0] != 68:
             raise SwapError("the landmark swap needs 68-point landmarks", "use points=68")
-        self._source = face.landmarks
-        self._triangles = _delaunay(face.landmarks, self.reference.shape)
+        if not 0 <= shape_strength <= 1:
+            raise SwapError(f"shape strength must be between 0 and 1, got {shape_strength}")
+        self.shape_strength = shape_strength
+        self.reference, self._source = _scaled_reference(reference, face)
+        self._outline = with_forehead(self._source)
+        self._triangles = delaunay(self._outline, self.reference.shape)
+        self.tracker = FaceTracker(self.analyser, detect_every)
+
+    def reset(self) -> None:
+        self.tracker.reset()
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        return np.stack([self.swap_frame(frame) for frame in frames])
+        return np.stack([self.swap_frame(frame, self.tracker.track(frame)) for frame in frames])
 
     def swap_frame(self, frame: np.ndarray, faces: list[Face] | None = None) -> np.ndarray:
-        """One RGB frame with each detected face replaced; a frame with none is returned as is."""
+        """One RGB frame with each face replaced (detected here unless given); a frame with
+        none is returned as is."""
         frame = check_image(frame)
         out = frame
         for face in self.analyser.detect(frame) if faces is None else faces:
@@ -46,79 +73,86 @@ class LandmarkSwap:
         return out
 
     def _swap_one(self, frame: np.ndarray, target: np.ndarray) -> np.ndarray:
-        warped, covered = _warp_triangles(
-            self.reference, self._source, target, self._triangles, frame.shape
-        )
-        mask = _face_mask(target, frame.shape) & covered
-        if mask.sum() < 100:
+        """Swap one face, working only in a box around it (the rest of the frame is copied)."""
+        x0, y0, x1, y1 = _region(target, frame.shape)
+        roi = frame[y0:y1, x0:x1]
+        swapped = self._swap_region(roi, target - np.float32([x0, y0]))
+        if swapped is roi:
             return frame
-        warped = _transfer_colour(warped, frame, mask)
-        x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
-        centre = (x + w // 2, y + h // 2)
-        try:
-            blended = cv2.seamlessClone(
-                warped, frame, mask.astype(np.uint8) * 255, centre, cv2.NORMAL_CLONE
-            )
-        except cv2.error:  # a face at the frame's edge: blend by the feathered mask alone
-            blended = warped
-        alpha = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 2.0) * mask
-        out = frame.astype(np.float32) * (1 - alpha[..., None]) + blended * alpha[..., None]
-        return np.where(mask[..., None], np.clip(out + 0.5, 0, 255).astype(np.uint8), frame)
+        out = frame.copy()
+        out[y0:y1, x0:x1] = swapped
+        return out
 
-
-def _delaunay(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Triangles (as landmark index triples) of the Delaunay triangulation of `points`."""
-    height, width = shape[:2]
-    subdiv = cv2.Subdiv2D((0, 0, width, height))
-    for x, y in points:
-        subdiv.insert((float(np.clip(x, 0, width - 1)), float(np.clip(y, 0, height - 1))))
-    triangles = []
-    for t in subdiv.getTriangleList().reshape(-1, 3, 2):
-        idx = [int(np.argmin(np.linalg.norm(points - v, axis=1))) for v in t]
-        if len(set(idx)) == 3:
-            triangles.append(idx)
-    return np.array(triangles, dtype=np.int64)
-
-
-def _warp_triangles(
-    source: np.ndarray,
-    src_pts: np.ndarray,
-    dst_pts: np.ndarray,
-    triangles: np.ndarray,
-    shape: tuple[int, ...],
-) -> tuple[np.ndarray, np.ndarray]:
-    """The source warped triangle by triangle onto the target's landmarks, and where it lands."""
-    out = np.zeros(shape, dtype=np.float32)
-    covered = np.zeros(shape[:2], dtype=bool)
-    for tri in triangles:
-        s, d = np.float32(src_pts[tri]), np.float32(dst_pts[tri])
-        x, y, w, h = cv2.boundingRect(d)
-        if w <= 0 or h <= 0:
-            continue
-        affine = cv2.getAffineTransform(s, d - np.float32([x, y]))
-        patch = cv2.warpAffine(
-            source, affine, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    def _swap_region(self, roi: np.ndarray, actor: np.ndarray) -> np.ndarray:
+        goal = reshaped(actor, self._source, self.shape_strength)
+        outline = with_forehead(goal)
+        warped, covered = warp_triangles(
+            self.reference, self._outline, outline, self._triangles, roi.shape
         )
-        tri_mask = np.zeros((h, w), np.uint8)
-        cv2.fillConvexPoly(tri_mask, np.int32(np.round(d - [x, y])), 1)
-        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, shape[1]), min(y + h, shape[0])
-        if x1 <= x0 or y1 <= y0:
-            continue
-        inside = tri_mask[y0 - y : y1 - y, x0 - x : x1 - x].astype(bool)
-        region = out[y0:y1, x0:x1]
-        region[inside] = patch[y0 - y : y1 - y, x0 - x : x1 - x][inside]
-        covered[y0:y1, x0:x1] |= inside
-    return np.clip(out, 0, 255).astype(np.uint8), covered
+        mask = _hull_mask(outline, roi.shape) & covered
+        if mask.sum() < 100:
+            return roi
+        keep = _feature_weight(goal, roi.shape)
+        warped = _transfer_colour(warped, roi, mask & (keep == 0))
+        # The actor's own eyes and inner mouth, moved with the reshaped features.
+        own, _ = warp_triangles(roi, with_forehead(actor), outline, self._triangles, roi.shape)
+        canvas = warped * (1 - keep[..., None]) + own * keep[..., None]
+        canvas = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+        return _blend(canvas, roi, mask)
 
 
-def _face_mask(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """The landmarks' hull, shrunk a little, without the eyes and the inner mouth."""
+def _blend(canvas: np.ndarray, roi: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Poisson-blend `canvas` into `roi` inside `mask`, feathered; outside it `roi` as is."""
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    try:
+        blended = cv2.seamlessClone(
+            canvas, roi, mask.astype(np.uint8) * 255, (x + w // 2, y + h // 2), cv2.NORMAL_CLONE
+        )
+    except cv2.error:  # a face at the frame's edge: blend by the feathered mask alone
+        blended = canvas
+    alpha = (cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 2.0) * mask)[..., None]
+    out = roi.astype(np.float32) * (1 - alpha) + blended * alpha
+    return np.where(mask[..., None], np.clip(out + 0.5, 0, 255).astype(np.uint8), roi)
+
+
+def _region(points: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The landmarks' bounding box with a margin for blending, clipped to the frame."""
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    margin = 0.15 * max(right - left, bottom - top) + 8
+    height, width = shape[:2]
+    return (
+        int(np.clip(left - margin, 0, width)),
+        int(np.clip(top - margin, 0, height)),
+        int(np.clip(right + margin + 1, 0, width)),
+        int(np.clip(bottom + margin + 1, 0, height)),
+    )
+
+
+def _scaled_reference(image: np.ndarray, face: Face) -> tuple[np.ndarray, np.ndarray]:
+    """The reference shrunk (area-averaged) so its face is at most _REFERENCE_FACE px: a
+    large portrait warped straight down to a small face would alias."""
+    scale = min(1.0, _REFERENCE_FACE / max(face.size, 1))
+    if scale == 1.0:
+        return image, face.landmarks
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return small, face.landmarks * np.float32(scale)
+
+
+def _hull_mask(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The outline's convex hull, shrunk a little so the seam falls inside the face."""
     mask = np.zeros(shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.int32(np.round(points))), 1)
-    for part in (_RIGHT_EYE, _LEFT_EYE, _INNER_MOUTH):
-        cv2.fillPoly(mask, [np.int32(np.round(points[list(part)]))], 0)
     size = max(3, int(0.03 * np.ptp(points[:, 0])) | 1)
     return cv2.erode(mask, np.ones((size, size), np.uint8)).astype(bool)
+
+
+def _feature_weight(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """1 over the actor's eyes and inner mouth (grown a little), fading to 0 around them."""
+    mask = np.zeros(shape[:2], np.float32)
+    for part in (RIGHT_EYE, LEFT_EYE, INNER_MOUTH):
+        cv2.fillPoly(mask, [np.int32(np.round(points[list(part)]))], 1.0)
+    sigma = max(1.0, 0.015 * float(np.ptp(points[:, 0])))
+    return np.clip(cv2.GaussianBlur(mask, (0, 0), sigma) * 2, 0, 1)
 
 
 def _transfer_colour(warped: np.ndarray, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
