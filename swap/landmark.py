@@ -29,6 +29,9 @@ from swap.warp import (
 
 _MIN_FACE = 40  # px: smaller faces pass through (nothing to warp convincingly)
 _REFERENCE_FACE = 320  # px: the reference face is kept at most this large
+# How far the actor's features move toward the reference's proportions. More gives a stronger
+# likeness and a larger change in the measured head pose (benchmarks/bench_swap.py).
+SHAPE_STRENGTH = 0.4
 
 
 class LandmarkSwap:
@@ -42,7 +45,7 @@ class LandmarkSwap:
         reference: np.ndarray,
         analyser: FaceAnalyser | None = None,
         detect_every: int = 5,
-        shape_strength: float = 0.7,
+        shape_strength: float = SHAPE_STRENGTH,
     ) -> None:
         self.analyser = analyser or DlibAnalyser(points=68)
         face = reference_face(self.analyser, check_image(reference))

@@ -58,6 +58,7 @@ class SwapResult:
     fps: float
     audio: str | None  # "copied", "re-encoded to AAC" or None when the clip has none
     skipped_packets: int
+    sample: tuple[np.ndarray, np.ndarray] | None = None  # one frame before and after the swap
 
 
 def swap_video(
@@ -68,16 +69,20 @@ def swap_video(
     batch_size: int = 16,
     encoding: Encoding = Encoding(),
     progress: Progress | None = None,
+    sample_at: float | None = None,
 ) -> SwapResult:
-    """Swap every frame of `source` through `backend` into an H.264 MP4 at `destination`."""
+    """Swap every frame of `source` through `backend` into an H.264 MP4 at `destination`.
+
+    `sample_at` (0..1, a fraction of the clip) keeps that frame before and after the swap in
+    the result, for a person to look at."""
     if batch_size < 1:
         raise SwapError(f"batch size must be 1 or more, got {batch_size}")
     if hasattr(backend, "reset"):
         backend.reset()
     if isinstance(destination, str | os.PathLike):
         with _replaced_on_success(Path(destination)) as partial:
-            return _swap(source, partial, backend, batch_size, encoding, progress)
-    return _swap(source, destination, backend, batch_size, encoding, progress)
+            return _swap(source, partial, backend, batch_size, encoding, progress, sample_at)
+    return _swap(source, destination, backend, batch_size, encoding, progress, sample_at)
 
 
 def read_batches(source: Source, batch_size: int = 16) -> Iterator[np.ndarray]:
@@ -101,6 +106,7 @@ def _swap(
     batch_size: int,
     encoding: Encoding,
     progress: Progress | None,
+    sample_at: float | None,
 ) -> SwapResult:
     with _open_input(source) as container:
         video = _video_stream(container, source)
@@ -108,6 +114,8 @@ def _swap(
         width, height = video.codec_context.width // 2 * 2, video.codec_context.height // 2 * 2
         expected = _expected_frames(container, video)
         skipped = _Counter()
+        wanted = None if sample_at is None else round(sample_at * max((expected or 1) - 1, 0))
+        sample: tuple[np.ndarray, np.ndarray] | None = None
         with av.open(destination, "w", format="mp4") as output:
             encoder = _video_encoder(output, video, width, height, encoding)
             audio_out, audio_mode = _audio_output(output, audio)
@@ -115,8 +123,10 @@ def _swap(
             pending: list[av.VideoFrame] = []
 
             def flush() -> None:
-                nonlocal done
-                _encode_batch(pending, backend, encoder, output, width, height)
+                nonlocal done, sample
+                before, after = _encode_batch(pending, backend, encoder, output, width, height)
+                if wanted is not None and done <= wanted < done + len(pending):
+                    sample = before[wanted - done], after[wanted - done]
                 done += len(pending)
                 pending.clear()
                 if progress:
@@ -138,7 +148,7 @@ def _swap(
             if audio_mode == "re-encoded to AAC":
                 output.mux(audio_out.encode(None))
         fps = float(video.average_rate or 0)
-        return SwapResult(done, width, height, fps, audio_mode, skipped.n)
+        return SwapResult(done, width, height, fps, audio_mode, skipped.n, sample)
 
 
 def _encode_batch(
@@ -148,7 +158,8 @@ def _encode_batch(
     output: av.container.OutputContainer,
     width: int,
     height: int,
-) -> None:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Swap one batch and encode it; returns the batch before and after."""
     pixels = np.stack([f.to_ndarray(format="rgb24")[:height, :width] for f in frames])
     swapped = backend(pixels)
     if swapped.shape != pixels.shape or swapped.dtype != np.uint8:
@@ -160,6 +171,7 @@ def _encode_batch(
         out = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
         out.pts, out.time_base = original.pts, original.time_base
         output.mux(encoder.encode(out))
+    return pixels, swapped
 
 
 def _video_encoder(

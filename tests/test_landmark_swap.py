@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from swap import DlibAnalyser, SwapError, identity_distance
-from swap.landmark import LandmarkSwap
+from swap.landmark import SHAPE_STRENGTH, LandmarkSwap
 from swap.warp import reshaped, with_forehead
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
@@ -49,7 +49,7 @@ def test_only_pixels_inside_the_actors_face_change() -> None:
     actor = portrait("biden.jpg")
     face = DlibAnalyser().detect(actor)[0]
     hull = np.zeros(actor.shape[:2], np.uint8)
-    outline = with_forehead(reshaped(face.landmarks, obama_swap()._source, 0.7))
+    outline = with_forehead(reshaped(face.landmarks, obama_swap()._source, SHAPE_STRENGTH))
     cv2.fillConvexPoly(hull, cv2.convexHull(np.int32(np.round(outline))), 1)
     changed = (swapped_biden() != actor).any(axis=2)
     assert changed.sum() > 1000

@@ -1,0 +1,3 @@
+from swap.cli import main
+
+main(prog_name="python -m swap")

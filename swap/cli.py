@@ -1,0 +1,193 @@
+"""`python -m swap`: the swap stage alone, for the VFX team to iterate on a shot.
+
+    python -m swap run plate.mp4 --face portrait.jpg -o out.mp4 --preview before_after.png
+    python -m swap extract plate.mp4 -o actor.npz
+    python -m swap train --actor actor.npz --target target.npz --checkpoint model.pt
+    python -m swap backends
+
+These work on plain files; inside the vault the same library runs on decrypted streams.
+Errors print as one line, `swap: <problem>; <what to do>`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import cv2
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from swap.backends import available, load_backend
+from swap.devices import DEVICE_CHOICES
+from swap.errors import SwapError
+from swap.pipeline import Encoding, swap_video
+
+_stderr = Console(stderr=True, highlight=False)
+
+
+class _SwapGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SwapError as error:
+            click.echo(f"swap: {error}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("swap: interrupted; no output was written", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as error:  # a bug: one line, the traceback only on request
+            if os.environ.get("VAULT_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"swap: internal error ({type(error).__name__}: {error})", err=True)
+            ctx.exit(70)
+
+
+@contextmanager
+def _progress(description: str, unit: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on a terminal (silent when piped); yields a done/total callback."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    columns = (
+        f"[progress.description]{description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        f"{unit}",
+        "[progress.percentage]{task.fields[rate]}",
+        TimeRemainingColumn(),
+    )
+    started = time.monotonic()
+    with Progress(*columns, console=_stderr, transient=True) as bar:
+        task = bar.add_task(description, total=None, rate="")
+
+        def update(done: int, total: int | None) -> None:
+            rate = done / max(time.monotonic() - started, 1e-9)
+            bar.update(task, completed=done, total=total, rate=f"{rate:.1f}/s")
+
+        yield update
+
+
+def _settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SwapError(f"setting {pair!r} is not key=value", "write e.g. --set detect_every=3")
+        settings[key.replace("-", "_")] = value
+    return settings
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@click.group(cls=_SwapGroup)
+def main() -> None:
+    """The face-swap stage on its own: swap a shot, build face sets, train a model."""
+
+
+@main.command()
+@click.argument("plate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--face",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The target face: a portrait (landmark) or a checkpoint (autoencoder).",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--backend", default="landmark", show_default=True)
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="A backend setting.")
+@click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True)
+@click.option(
+    "--preview",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the middle frame before and after, side by side (PNG/JPEG).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run(
+    plate: Path,
+    face: Path,
+    output: Path,
+    backend: str,
+    pairs: tuple[str, ...],
+    device: str,
+    batch_size: int,
+    crf: int,
+    preview: Path | None,
+    as_json: bool,
+) -> None:
+    """Swap every face in PLATE for the target face and write an H.264 MP4."""
+    swapper = load_backend(backend, face.read_bytes(), device=device, settings=_settings(pairs))
+    started = time.monotonic()
+    with _progress("swapping", "frames") as progress:
+        result = swap_video(
+            plate,
+            output,
+            swapper,
+            batch_size=batch_size,
+            encoding=Encoding(crf=crf),
+            progress=progress,
+            sample_at=0.5 if preview else None,
+        )
+    seconds = time.monotonic() - started
+    if preview and result.sample:
+        _write_image(preview, np.hstack(result.sample))
+    summary = {
+        "output": str(output),
+        "backend": backend,
+        "frames": result.frames,
+        "size": [result.width, result.height],
+        "fps": result.fps,
+        "audio": result.audio,
+        "skipped_packets": result.skipped_packets,
+        "seconds": round(seconds, 2),
+        "frames_per_second": round(result.frames / max(seconds, 1e-9), 2),
+        "preview": str(preview) if preview else None,
+    }
+    if as_json:
+        _echo_json(summary)
+        return
+    click.echo(
+        f"wrote {output}: {result.frames} frames {result.width}x{result.height}, "
+        f"{summary['frames_per_second']} frames/s, audio {result.audio or 'none'}"
+        + (
+            f", {result.skipped_packets} unreadable packets skipped"
+            if result.skipped_packets
+            else ""
+        )
+    )
+    if preview:
+        click.echo(f"before/after: {preview}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def backends(as_json: bool) -> None:
+    """List the swap backends: the built-in ones and installed plug-ins."""
+    names = available()
+    if as_json:
+        _echo_json(names)
+        return
+    for name, origin in sorted(names.items()):
+        click.echo(f"{name:16} {origin}")
+
+
+def _write_image(path: Path, rgb: np.ndarray) -> None:
+    ok, data = cv2.imencode(path.suffix or ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise SwapError(f"cannot write an image as {path.suffix!r}", "use .png or .jpg")
+    path.write_bytes(data.tobytes())
