@@ -8,7 +8,9 @@ portraits in ../shared/data/faces, in one run:
              and its fall; pixels changed outside the swap mask (before encoding); the head
              pose difference (yaw, pitch, roll) between original and swapped frames; landmark
              jitter of the swapped face next to the original footage's. Before/after frames
-             go to benchmarks/output/swap_<clip>_<target>.jpg.
+             go to benchmarks/output/swap_<clip>_<target>_<strength>.jpg. Each figure is
+             given with shape strength 0.4 (the default) and 0 (no reshaping), which shows
+             what the reshaping buys and the pose measure's own noise.
   speed      640x480 frames/s of analysis + landmark swap, with tracking (detect every 5th
              frame) and with detection on every frame; the whole pipeline (decode, swap,
              H.264 encode) next to a plain decode + encode of the same clip, same run.
@@ -160,6 +162,58 @@ def speed() -> dict:
     return result
 
 
+def autoencoder(steps: int) -> dict:
+    """Training speed at 64 px and inference speed at 640x480, on the default device."""
+    import tempfile
+
+    from swap.ae_backend import AutoencoderSwap
+    from swap.autoencoder import ModelConfig
+    from swap.devices import select_device
+    from swap.training import extract_faces, train
+
+    analyser = DlibAnalyser()
+    actor_frames, target_frames = clip("again"), clip("book")
+    started = time.perf_counter()
+    facesets = {
+        "actor": extract_faces(actor_frames, analyser, 64),
+        "target": extract_faces(target_frames, analyser, 64),
+    }
+    extract_fps = (len(actor_frames) + len(target_frames)) / (time.perf_counter() - started)
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoint = Path(folder) / "model.pt"
+        train(facesets, ModelConfig(resolution=64), checkpoint, 2, batch_size=16)  # warm-up
+        started = time.perf_counter()
+        result = train(facesets, ModelConfig(resolution=64), checkpoint, steps + 2, batch_size=16)
+        train_sps = steps / (time.perf_counter() - started)
+        backend = AutoencoderSwap(checkpoint)
+        backend(actor_frames[:4])
+        backend.reset()
+        started = time.perf_counter()
+        backend(actor_frames)
+        infer_fps = len(actor_frames) / (time.perf_counter() - started)
+    return {
+        "device": str(select_device("auto")),
+        "extract_fps": extract_fps,
+        "train_steps_per_second_64px_batch16": train_sps,
+        "loss_first": result.losses[0],
+        "loss_last": result.losses[-1],
+        "inference_fps_640x480": infer_fps,
+    }
+
+
+def print_autoencoder(s: dict) -> None:
+    print(f"\nAutoencoder on {s['device']} (64 px, default widths)")
+    print(f"  face-set extraction (detection every frame)   {s['extract_fps']:6.1f} frames/s")
+    print(
+        f"  training, batch 16 per identity               "
+        f"{s['train_steps_per_second_64px_batch16']:6.2f} steps/s "
+        f"(loss {s['loss_first']:.3f} → {s['loss_last']:.3f})"
+    )
+    print(
+        f"  inference with tracking, 640x480             {s['inference_fps_640x480']:6.1f} frames/s"
+    )
+
+
 def print_quality(rows: list[dict]) -> None:
     print(
         "\nLandmark swap quality. Identity on frontal frames (|yaw| ≤ 20°); pose: median per-frame"
@@ -202,6 +256,7 @@ def main() -> None:
     parser.add_argument(
         "--strengths", default="0.4,0", help="shape strengths to compare (0: no reshaping)"
     )
+    parser.add_argument("--train-steps", type=int, default=30, help="steps timed in training")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
@@ -214,6 +269,9 @@ def main() -> None:
     if "speed" in sections:
         report["speed"] = speed()
         print_speed(report["speed"])
+    if "autoencoder" in sections:
+        report["autoencoder"] = autoencoder(args.train_steps)
+        print_autoencoder(report["autoencoder"])
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

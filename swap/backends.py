@@ -85,7 +85,7 @@ def _autoencoder(
 ) -> Backend:
     from swap.ae_backend import AutoencoderSwap
 
-    return AutoencoderSwap.from_bytes(
+    return AutoencoderSwap(
         face,
         source=source,
         target=target,

@@ -30,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from swap.backends import available, load_backend
 from swap.devices import DEVICE_CHOICES
 from swap.errors import SwapError
-from swap.pipeline import Encoding, swap_video
+from swap.pipeline import Encoding, read_batches, swap_video
 
 _stderr = Console(stderr=True, highlight=False)
 
@@ -172,6 +172,147 @@ def run(
     )
     if preview:
         click.echo(f"before/after: {preview}")
+
+
+@main.command()
+@click.argument(
+    "clips", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The face set to write (.npz).",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(16),
+    default=128,
+    show_default=True,
+    help="Crop size in pixels; training resizes to the model's resolution.",
+)
+@click.option(
+    "--every", type=click.IntRange(1), default=1, show_default=True, help="Take every Nth frame."
+)
+@click.option("--json", "as_json", is_flag=True)
+def extract(clips: tuple[Path, ...], output: Path, size: int, every: int, as_json: bool) -> None:
+    """Build an aligned face set from CLIPS (the largest face of each frame), for `train`."""
+    from swap.faces import DlibAnalyser
+    from swap.training import FaceSet, extract_faces, save_faceset
+
+    analyser, sets = DlibAnalyser(points=68), []
+    with _progress("extracting", "frames") as progress:
+        seen = 0
+        for clip in clips:
+            for batch in read_batches(clip):
+                sets.append(extract_faces(batch, analyser, size, every))
+                seen += len(batch)
+                progress(seen, None)
+    faces = FaceSet(
+        np.concatenate([s.faces for s in sets]), np.concatenate([s.masks for s in sets])
+    )
+    if not len(faces):
+        raise SwapError("no face was found in the clips", "give footage showing the face")
+    save_faceset(output, faces)
+    if as_json:
+        _echo_json({"output": str(output), "faces": len(faces), "frames": seen, "size": size})
+    else:
+        click.echo(f"wrote {output}: {len(faces)} faces from {seen} frames at {size} px")
+
+
+@main.command()
+@click.option(
+    "--actor",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Face set of the actor on set (from `extract`).",
+)
+@click.option(
+    "--target",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Face set of the face to put on the actor.",
+)
+@click.option(
+    "--checkpoint",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Written as training goes; an existing one is resumed.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(1),
+    default=10_000,
+    show_default=True,
+    help="The step count to reach (a resumed run continues towards it).",
+)
+@click.option("--resolution", type=click.IntRange(16), default=128, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True)
+@click.option("--save-every", type=click.IntRange(1), default=500, show_default=True)
+@click.option(
+    "--preview-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a preview grid here every --save-every steps.",
+)
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming the checkpoint.")
+@click.option("--compile", "compile_model", is_flag=True, help="torch.compile (CUDA).")
+@click.option("--json", "as_json", is_flag=True)
+def train(
+    actor: Path,
+    target: Path,
+    checkpoint: Path,
+    steps: int,
+    resolution: int,
+    batch_size: int,
+    device: str,
+    save_every: int,
+    preview_dir: Path | None,
+    fresh: bool,
+    compile_model: bool,
+    as_json: bool,
+) -> None:
+    """Train the autoencoder (shared encoder, a decoder per identity) on two face sets."""
+    from swap.autoencoder import ModelConfig
+    from swap.training import load_faceset
+    from swap.training import train as run_training
+
+    facesets = {"actor": load_faceset(actor), "target": load_faceset(target)}
+    started, losses = time.monotonic(), []
+    with _progress("training", "steps") as progress:
+        result = run_training(
+            facesets,
+            ModelConfig(resolution=resolution),
+            checkpoint,
+            steps,
+            batch_size,
+            device,
+            resume=not fresh,
+            save_every=save_every,
+            preview_every=save_every if preview_dir else None,
+            preview_dir=preview_dir,
+            progress=lambda step, loss: (losses.append(loss), progress(step, steps)),
+            compile_model=compile_model,
+        )
+    seconds = time.monotonic() - started
+    summary = {
+        "checkpoint": str(checkpoint),
+        "step": result.step,
+        "steps_run": len(result.losses),
+        "first_loss": result.losses[0] if result.losses else None,
+        "last_loss": result.losses[-1] if result.losses else None,
+        "steps_per_second": round(len(result.losses) / max(seconds, 1e-9), 3),
+    }
+    if as_json:
+        _echo_json(summary)
+    elif not result.losses:
+        click.echo(f"{checkpoint} is already at step {result.step}; nothing to do")
+    else:
+        click.echo(
+            f"{checkpoint}: step {result.step}, loss {summary['first_loss']:.4f} → "
+            f"{summary['last_loss']:.4f}, {summary['steps_per_second']} steps/s"
+        )
 
 
 @main.command()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from swap.colour import transfer_colour
 from swap.errors import SwapError
 from swap.faces import DlibAnalyser, Face, FaceAnalyser, check_image, reference_face
 from swap.tracking import FaceTracker
@@ -96,7 +97,7 @@ class LandmarkSwap:
         if mask.sum() < 100:
             return roi
         keep = _feature_weight(goal, roi.shape)
-        warped = _transfer_colour(warped, roi, mask & (keep == 0))
+        warped = transfer_colour(warped, roi, mask & (keep == 0))
         # The actor's own eyes and inner mouth, moved with the reshaped features.
         own, _ = warp_triangles(roi, with_forehead(actor), outline, self._triangles, roi.shape)
         canvas = warped * (1 - keep[..., None]) + own * keep[..., None]
@@ -156,13 +157,3 @@ def _feature_weight(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         cv2.fillPoly(mask, [np.int32(np.round(points[list(part)]))], 1.0)
     sigma = max(1.0, 0.015 * float(np.ptp(points[:, 0])))
     return np.clip(cv2.GaussianBlur(mask, (0, 0), sigma) * 2, 0, 1)
-
-
-def _transfer_colour(warped: np.ndarray, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Reinhard et al. 2001: match the warped face's Lab mean and spread to the actor's."""
-    src = cv2.cvtColor(warped, cv2.COLOR_RGB2LAB).astype(np.float32)
-    dst = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB).astype(np.float32)
-    s_mean, s_std = src[mask].mean(axis=0), src[mask].std(axis=0) + 1e-6
-    d_mean, d_std = dst[mask].mean(axis=0), dst[mask].std(axis=0)
-    matched = (src - s_mean) * (d_std / s_std) + d_mean
-    return cv2.cvtColor(np.clip(matched, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import IO, Protocol
 
 import av
 import numpy as np
 
 from swap.errors import SwapError
+from swap.files import atomic_path
 
 Source = str | os.PathLike | IO[bytes]
 Progress = Callable[[int, int | None], None]  # frames done, frames expected (None: unknown)
@@ -80,7 +79,7 @@ def swap_video(
     if hasattr(backend, "reset"):
         backend.reset()
     if isinstance(destination, str | os.PathLike):
-        with _replaced_on_success(Path(destination)) as partial:
+        with atomic_path(destination) as partial:
             return _swap(source, partial, backend, batch_size, encoding, progress, sample_at)
     return _swap(source, destination, backend, batch_size, encoding, progress, sample_at)
 
@@ -290,16 +289,3 @@ def _expected_frames(container: av.container.InputContainer, video: av.VideoStre
     else:
         return None
     return round(seconds * float(video.average_rate))
-
-
-@contextlib.contextmanager
-def _replaced_on_success(path: Path) -> Iterator[str]:
-    """A temporary name beside `path`, renamed onto it only if the block finishes."""
-    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    try:
-        yield partial
-        os.replace(partial, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)

@@ -384,3 +384,47 @@ def test_swap_backends_lists_the_built_ins() -> None:
     result = CliRunner().invoke(swap_cli, ["backends", "--json"])
     assert result.exit_code == 0
     assert {"landmark", "autoencoder"} <= set(json.loads(result.output))
+
+
+@needs_data
+def test_extract_train_and_run_the_autoencoder_from_the_command_line(tmp_path: Path) -> None:
+    plate = tmp_path / "plate.mp4"
+    plate.write_bytes(clip_bytes(actor_frames()[:12]))
+    runner = CliRunner()
+    for name, clip in (("actor", plate), ("target", DATA / "footage" / "book.mkv")):
+        args = ["extract", str(clip), "-o", str(tmp_path / f"{name}.npz"), "--size", "32"]
+        assert runner.invoke(swap_cli, [*args, "--every", "4"]).exit_code == 0
+    checkpoint = tmp_path / "model.pt"
+    train = [
+        "train",
+        "--actor",
+        str(tmp_path / "actor.npz"),
+        "--target",
+        str(tmp_path / "target.npz"),
+        "--checkpoint",
+        str(checkpoint),
+        "--resolution",
+        "32",
+        "--batch-size",
+        "4",
+        "--json",
+    ]
+    first = runner.invoke(swap_cli, [*train, "--steps", "3"])
+    assert first.exit_code == 0, first.output
+    resumed = json.loads(runner.invoke(swap_cli, [*train, "--steps", "5"]).output)
+    assert (resumed["step"], resumed["steps_run"]) == (5, 2)
+    out = tmp_path / "out.mp4"
+    ran = runner.invoke(
+        swap_cli,
+        ["run", str(plate), "--face", str(checkpoint), "--backend", "autoencoder", "-o", str(out)],
+    )
+    assert ran.exit_code == 0, ran.output
+    assert decoded(out.read_bytes())[0].shape == (12, 480, 640, 3)
+    checkpoint.write_bytes(checkpoint.read_bytes()[:5000])  # truncated, as by a full disk
+    broken = runner.invoke(
+        swap_cli,
+        ["run", str(plate), "--face", str(checkpoint), "--backend", "autoencoder", "-o", str(out)],
+    )
+    assert broken.exit_code == 2
+    assert len(broken.output.strip().splitlines()) == 1
+    assert "not a readable checkpoint" in broken.output
