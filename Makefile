@@ -22,6 +22,7 @@ bench: bench-setup
 	$(BENCH_BIN)/python benchmarks/bench_storage.py
 	$(BENCH_BIN)/python benchmarks/bench_audit.py
 	$(BENCH_BIN)/python benchmarks/bench_watermark.py
+	$(BENCH_BIN)/python benchmarks/bench_swap.py
 
 setup: $(VENV)/.installed
 

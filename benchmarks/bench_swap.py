@@ -39,7 +39,7 @@ from swap import DlibAnalyser, identity_distance  # noqa: E402
 from swap.landmark import LandmarkSwap  # noqa: E402
 from swap.pipeline import read_batches, swap_video  # noqa: E402
 from swap.pose import head_pose  # noqa: E402
-from swap.tracking import FaceTracker  # noqa: E402
+from swap.tracking import FaceTracker, landmark_jitter  # noqa: E402
 from swap.warp import reshaped, with_forehead  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -56,13 +56,6 @@ def portrait(name: str) -> np.ndarray:
 
 def clip(name: str) -> np.ndarray:
     return np.concatenate(list(read_batches(DATA / "footage" / f"{name}.mkv")))
-
-
-def jitter(landmarks: list[np.ndarray]) -> float:
-    """Mean landmark acceleration between consecutive frames, per cent of the face width."""
-    points = np.stack(landmarks)
-    acceleration = points[2:] - 2 * points[1:-1] + points[:-2]
-    return float(np.linalg.norm(acceleration, axis=2).mean() / np.ptp(points[0][:, 0]) * 100)
 
 
 def outside_mask(original: np.ndarray, swapped: np.ndarray, backend: LandmarkSwap) -> int:
@@ -130,8 +123,8 @@ def _quality_row(analyser: DlibAnalyser, clip_name: str, target_name: str, stren
         "pitch_difference": float(np.median(pose[:, 1])),
         "roll_difference": float(np.median(pose[:, 2])),
         "pose_difference_p95": float(np.percentile(pose.max(axis=1), 95)),
-        "jitter_original": jitter(raw_before),
-        "jitter_swapped": jitter(raw_after),
+        "jitter_original": landmark_jitter(raw_before),
+        "jitter_swapped": landmark_jitter(raw_after),
         "image": str(path.relative_to(ROOT)),
     }
 

@@ -20,10 +20,9 @@ from swap.autoencoder import FaceAutoencoder, load_checkpoint, mixed_precision, 
 from swap.colour import transfer_colour
 from swap.devices import select_device
 from swap.errors import SwapError
-from swap.faces import DlibAnalyser, Face, FaceAnalyser
+from swap.faces import MIN_FACE, DlibAnalyser, Face, FaceAnalyser
 from swap.tracking import FaceTracker
 
-MIN_FACE = 40  # px: smaller faces pass through (too few pixels to redraw convincingly)
 _MIN_MASK = 0.05  # share of the crop the blend mask must cover, or the face is left alone
 
 
@@ -60,7 +59,7 @@ class AutoencoderSwap:
         batch_size: int = 16,
         min_face: int = MIN_FACE,
     ) -> None:
-        self.device = select_device(device) if isinstance(device, str) else torch.device(device)
+        self.device = select_device(device)
         if isinstance(model, FaceAutoencoder):
             model = model.to(self.device)
         else:

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from swap.errors import SwapError
+from swap.faces import DlibAnalyser, FaceAnalyser
 from swap.pipeline import Backend
 
 ENTRY_POINT_GROUP = "vault.swap_backends"
@@ -48,6 +49,8 @@ def load_backend(
         raise
     except TypeError as error:  # an unknown setting reaches the factory as a keyword
         raise SwapError(f"backend {name!r} refused its settings ({error})") from None
+    except Exception as error:  # a plug-in's engine failing must not surface as a traceback
+        raise SwapError(f"backend {name!r} failed to start: {_one_line(error)}") from None
     if not callable(backend):
         raise SwapError(f"backend {name!r} returned {type(backend).__name__}, not a callable")
     return backend
@@ -62,13 +65,19 @@ def decode_image(data: bytes) -> np.ndarray:
 
 
 def _landmark(
-    face: bytes, *, device: str = "auto", detect_every: str = "5", shape_strength: str = ""
+    face: bytes,
+    *,
+    device: str = "auto",
+    detect_every: str = "5",
+    shape_strength: str = "",
+    min_score: str = "0",
 ) -> Backend:
     from swap.landmark import SHAPE_STRENGTH, LandmarkSwap
 
     del device  # OpenCV on the CPU: the warp is far cheaper than moving frames to a GPU
     return LandmarkSwap(
         decode_image(face),
+        analyser=_analyser(min_score),
         detect_every=_number(int, "detect_every", detect_every),
         shape_strength=_number(float, "shape_strength", shape_strength or str(SHAPE_STRENGTH)),
     )
@@ -82,17 +91,25 @@ def _autoencoder(
     batch_size: str = "16",
     source: str = "actor",
     target: str = "target",
+    min_score: str = "0",
 ) -> Backend:
     from swap.ae_backend import AutoencoderSwap
 
     return AutoencoderSwap(
         face,
+        analyser=_analyser(min_score),
         source=source,
         target=target,
         device=device,
         detect_every=_number(int, "detect_every", detect_every),
         batch_size=_number(int, "batch_size", batch_size),
     )
+
+
+def _analyser(min_score: str) -> FaceAnalyser:
+    """dlib's analyser keeping detections scoring at least `min_score` (HOG margins: 0 keeps
+    what dlib keeps by default; 0.5 or more drops doubtful faces in busy backgrounds)."""
+    return DlibAnalyser(points=68, min_score=_number(float, "min_score", min_score))
 
 
 _BUILT_IN: dict[str, Factory] = {"landmark": _landmark, "autoencoder": _autoencoder}
@@ -108,11 +125,17 @@ def _factory(name: str) -> Factory:
     try:
         return entry.load()
     except Exception as error:  # a broken plug-in must not take the tool down with it
-        raise SwapError(f"the plug-in backend {name!r} failed to load: {error}") from None
+        raise SwapError(
+            f"the plug-in backend {name!r} failed to load: {_one_line(error)}"
+        ) from None
 
 
 def _plugins() -> dict[str, EntryPoint]:
     return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 def _number(kind: type, name: str, text: str) -> int | float:

@@ -30,6 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from swap.backends import available, load_backend
 from swap.devices import DEVICE_CHOICES
 from swap.errors import SwapError
+from swap.files import write_atomically
 from swap.pipeline import Encoding, read_batches, swap_video
 
 _stderr = Console(stderr=True, highlight=False)
@@ -43,7 +44,7 @@ class _SwapGroup(click.Group):
             click.echo(f"swap: {error}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
-            click.echo("swap: interrupted; no output was written", err=True)
+            click.echo("swap: interrupted; files are written whole or not at all", err=True)
             ctx.exit(130)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -131,6 +132,8 @@ def run(
     as_json: bool,
 ) -> None:
     """Swap every face in PLATE for the target face and write an H.264 MP4."""
+    if preview:
+        _check_image_path(preview)
     swapper = load_backend(backend, face.read_bytes(), device=device, settings=_settings(pairs))
     started = time.monotonic()
     with _progress("swapping", "frames") as progress:
@@ -144,7 +147,7 @@ def run(
             sample_at=0.5 if preview else None,
         )
     seconds = time.monotonic() - started
-    if preview and result.sample:
+    if preview:
         _write_image(preview, np.hstack(result.sample))
     summary = {
         "output": str(output),
@@ -201,14 +204,17 @@ def extract(clips: tuple[Path, ...], output: Path, size: int, every: int, as_jso
     from swap.faces import DlibAnalyser
     from swap.training import FaceSet, extract_faces, save_faceset
 
-    analyser, sets = DlibAnalyser(points=68), []
+    analyser, seen = DlibAnalyser(points=68), 0
     with _progress("extracting", "frames") as progress:
-        seen = 0
-        for clip in clips:
+
+        def frames(clip: Path) -> Iterator[np.ndarray]:
+            nonlocal seen
             for batch in read_batches(clip):
-                sets.append(extract_faces(batch, analyser, size, every))
+                yield from batch
                 seen += len(batch)
                 progress(seen, None)
+
+        sets = [extract_faces(frames(clip), analyser, size, every) for clip in clips]
     faces = FaceSet(
         np.concatenate([s.faces for s in sets]), np.concatenate([s.masks for s in sets])
     )
@@ -327,8 +333,19 @@ def backends(as_json: bool) -> None:
         click.echo(f"{name:16} {origin}")
 
 
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _check_image_path(path: Path) -> None:
+    """Refused before any work is done, not after the clip is swapped."""
+    if path.suffix.lower() not in _IMAGE_SUFFIXES:
+        raise SwapError(
+            f"cannot write a preview as {path.suffix or 'no suffix'!r}", "use .png or .jpg"
+        )
+    if not path.parent.is_dir():
+        raise SwapError(f"the folder {path.parent} does not exist", "create it first")
+
+
 def _write_image(path: Path, rgb: np.ndarray) -> None:
-    ok, data = cv2.imencode(path.suffix or ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise SwapError(f"cannot write an image as {path.suffix!r}", "use .png or .jpg")
-    path.write_bytes(data.tobytes())
+    _, data = cv2.imencode(path.suffix.lower(), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    write_atomically(path, lambda file: file.write(data.tobytes()))

@@ -9,8 +9,11 @@ from swap.errors import SwapError
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-def select_device(name: str = "auto") -> torch.device:
-    """`auto` → CUDA if available, else CPU; `cuda` without a GPU is a SwapError, not a crash."""
+def select_device(name: str | torch.device = "auto") -> torch.device:
+    """`auto` → CUDA if available, else CPU; `cuda` without a GPU is a SwapError, not a crash.
+    A torch.device is taken as it is."""
+    if isinstance(name, torch.device):
+        return name
     name = name.lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -20,6 +20,8 @@ from swap.models import IDENTITY, SHAPE_5, SHAPE_68, model_path
 
 # dlib's own rule of thumb: embeddings of one person are closer than this.
 SAME_PERSON_DISTANCE = 0.6
+# px: smaller faces pass through every backend (too few pixels to redraw convincingly).
+MIN_FACE = 40
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ import numpy as np
 
 from swap.colour import transfer_colour
 from swap.errors import SwapError
-from swap.faces import DlibAnalyser, Face, FaceAnalyser, check_image, reference_face
+from swap.faces import MIN_FACE, DlibAnalyser, Face, FaceAnalyser, check_image, reference_face
 from swap.tracking import FaceTracker
 from swap.warp import (
     INNER_MOUTH,
@@ -28,7 +28,6 @@ from swap.warp import (
     with_forehead,
 )
 
-_MIN_FACE = 40  # px: smaller faces pass through (nothing to warp convincingly)
 _REFERENCE_FACE = 320  # px: the reference face is kept at most this large
 # How far the actor's features move toward the reference's proportions. More gives a stronger
 # likeness and a larger change in the measured head pose (benchmarks/bench_swap.py).
@@ -72,7 +71,7 @@ class LandmarkSwap:
         frame = check_image(frame)
         out = frame
         for face in self.analyser.detect(frame) if faces is None else faces:
-            if face.size >= _MIN_FACE:
+            if face.size >= MIN_FACE:
                 out = self._swap_one(out, face.landmarks)
         return out
 

@@ -78,6 +78,11 @@ def swap_video(
         raise SwapError(f"batch size must be 1 or more, got {batch_size}")
     if hasattr(backend, "reset"):
         backend.reset()
+    if not isinstance(destination, str | os.PathLike) and not _seekable(destination):
+        raise SwapError(
+            "the output stream cannot seek, and MP4 writes its index last",
+            "write to a file or an in-memory buffer",
+        )
     if isinstance(destination, str | os.PathLike):
         with atomic_path(destination) as partial:
             return _swap(source, partial, backend, batch_size, encoding, progress, sample_at)
@@ -110,67 +115,120 @@ def _swap(
     with _open_input(source) as container:
         video = _video_stream(container, source)
         audio = container.streams.audio[0] if container.streams.audio else None
-        width, height = video.codec_context.width // 2 * 2, video.codec_context.height // 2 * 2
         expected = _expected_frames(container, video)
-        skipped = _Counter()
         wanted = None if sample_at is None else round(sample_at * max((expected or 1) - 1, 0))
-        sample: tuple[np.ndarray, np.ndarray] | None = None
+        skipped = _Counter()
         with av.open(destination, "w", format="mp4") as output:
-            encoder = _video_encoder(output, video, width, height, encoding)
-            audio_out, audio_mode = _audio_output(output, audio)
-            done = 0
+            writer = _Writer(output, video, audio, backend, encoding, wanted)
             pending: list[av.VideoFrame] = []
-
-            def flush() -> None:
-                nonlocal done, sample
-                before, after = _encode_batch(pending, backend, encoder, output, width, height)
-                if wanted is not None and done <= wanted < done + len(pending):
-                    sample = before[wanted - done], after[wanted - done]
-                done += len(pending)
-                pending.clear()
-                if progress:
-                    progress(done, expected)
-
             streams = [video] + ([audio] if audio is not None else [])
             for item in _demuxed(container, streams, video, skipped):
-                if isinstance(item, av.VideoFrame):
-                    pending.append(item)
-                    if len(pending) == batch_size:
-                        flush()
-                else:
-                    _write_audio(item, audio_out, audio_mode, output)
+                if not isinstance(item, av.VideoFrame):
+                    writer.audio(item)
+                    continue
+                pending.append(item)
+                if len(pending) == batch_size:
+                    writer.video(pending)
+                    pending = []
+                    if progress:
+                        progress(writer.done, expected)
             if pending:
-                flush()
-            if done == 0:
+                writer.video(pending)
+            if progress:
+                progress(writer.done, writer.done)
+            if writer.done == 0:
                 raise SwapError("the clip has no readable video frame", "check the source file")
-            output.mux(encoder.encode(None))
-            if audio_mode == "re-encoded to AAC":
-                output.mux(audio_out.encode(None))
-        fps = float(video.average_rate or 0)
-        return SwapResult(done, width, height, fps, audio_mode, skipped.n, sample)
-
-
-def _encode_batch(
-    frames: list[av.VideoFrame],
-    backend: Backend,
-    encoder: av.VideoStream,
-    output: av.container.OutputContainer,
-    width: int,
-    height: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Swap one batch and encode it; returns the batch before and after."""
-    pixels = np.stack([f.to_ndarray(format="rgb24")[:height, :width] for f in frames])
-    swapped = backend(pixels)
-    if swapped.shape != pixels.shape or swapped.dtype != np.uint8:
-        raise SwapError(
-            f"the swap backend returned {swapped.shape} {swapped.dtype} for {pixels.shape} uint8",
-            "a backend must return frames of the shape and type it was given",
+            writer.close()
+        return SwapResult(
+            writer.done,
+            writer.width,
+            writer.height,
+            float(video.average_rate or 0),
+            writer.audio_mode,
+            skipped.n,
+            writer.sample,
         )
-    for original, picture in zip(frames, swapped, strict=True):
-        out = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
-        out.pts, out.time_base = original.pts, original.time_base
-        output.mux(encoder.encode(out))
-    return pixels, swapped
+
+
+class _Writer:
+    """The output of one run: frames swapped and encoded with their timestamps, the audio,
+    and the sample frame kept for a person to look at."""
+
+    def __init__(
+        self,
+        output: av.container.OutputContainer,
+        video: av.VideoStream,
+        audio: av.AudioStream | None,
+        backend: Backend,
+        encoding: Encoding,
+        wanted: int | None,
+    ) -> None:
+        self.output, self.backend, self.wanted = output, backend, wanted
+        self.width = video.codec_context.width // 2 * 2  # 4:2:0 needs even sizes
+        self.height = video.codec_context.height // 2 * 2
+        self.encoder, self._tick = _video_encoder(output, video, self.width, self.height, encoding)
+        self.audio_out, self.audio_mode = _audio_output(output, audio)
+        self.done = 0
+        self.sample: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_pts: int | None = None
+
+    def video(self, frames: list[av.VideoFrame]) -> None:
+        pixels = np.stack(
+            [f.to_ndarray(format="rgb24")[: self.height, : self.width] for f in frames]
+        )
+        swapped = _checked(self.backend(pixels), pixels)
+        for original, picture in zip(frames, swapped, strict=True):
+            out = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+            out.pts = self._pts(original.pts)
+            self.output.mux(self.encoder.encode(out))
+        self._keep_sample(pixels, swapped)
+        self.done += len(frames)
+
+    def _pts(self, pts: int | None) -> int:
+        """The frame's own timestamp, or one frame after the last when it has none or goes
+        backwards (raw streams, broken muxes), so the encoder always sees time move on."""
+        if pts is None or (self._last_pts is not None and pts <= self._last_pts):
+            pts = 0 if self._last_pts is None else self._last_pts + self._tick
+        self._last_pts = pts
+        return pts
+
+    def _keep_sample(self, before: np.ndarray, after: np.ndarray) -> None:
+        if self.wanted is None:
+            return
+        index = self.wanted - self.done
+        if index < len(before):
+            self.sample, self.wanted = (before[index], after[index]), None
+        else:  # the frame count was an estimate: hold the latest until the wanted one comes
+            self.sample = before[-1], after[-1]
+
+    def audio(self, item: av.Packet | av.AudioFrame) -> None:
+        if self.audio_out is None:
+            return
+        if self.audio_mode == "copied":
+            item.stream = self.audio_out
+            self.output.mux(item)
+            return
+        if item.pts is not None and item.time_base is not None:
+            # Keep the track where it starts (and its gaps): rebase into the encoder's clock.
+            item.pts = round(item.pts * item.time_base * self.audio_out.codec_context.sample_rate)
+        item.time_base = Fraction(1, self.audio_out.codec_context.sample_rate)
+        self.output.mux(self.audio_out.encode(item))
+
+    def close(self) -> None:
+        self.output.mux(self.encoder.encode(None))
+        if self.audio_mode == "re-encoded to AAC":
+            self.output.mux(self.audio_out.encode(None))
+
+
+def _checked(swapped: object, pixels: np.ndarray) -> np.ndarray:
+    ok = isinstance(swapped, np.ndarray) and swapped.shape == pixels.shape
+    if ok and swapped.dtype == np.uint8:
+        return swapped
+    got = f"{getattr(swapped, 'shape', type(swapped).__name__)} {getattr(swapped, 'dtype', '')}"
+    raise SwapError(
+        f"the swap backend returned {got.strip()} for {pixels.shape} uint8",
+        "a backend must return frames of the shape and type it was given",
+    )
 
 
 def _video_encoder(
@@ -179,13 +237,16 @@ def _video_encoder(
     width: int,
     height: int,
     encoding: Encoding,
-) -> av.VideoStream:
-    rate = video.average_rate or Fraction(25)
+) -> tuple[av.VideoStream, int]:
+    """The H.264 stream, on the source's clock so variable frame rates keep their timing,
+    and one frame's duration in that clock's ticks."""
+    rate = video.average_rate or video.guessed_rate or Fraction(25)
+    time_base = video.time_base or 1 / Fraction(rate)
     stream = output.add_stream(encoding.codec, rate=rate)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-    stream.time_base = video.time_base
+    stream.time_base = stream.codec_context.time_base = time_base
     stream.options = {"crf": str(encoding.crf), "preset": encoding.preset}
-    return stream
+    return stream, max(1, round(1 / (Fraction(rate) * time_base)))
 
 
 def _audio_output(
@@ -196,23 +257,8 @@ def _audio_output(
     if audio.codec_context.name in _MP4_AUDIO:
         return output.add_stream_from_template(audio), "copied"
     stream = output.add_stream("aac", rate=audio.codec_context.sample_rate or 48000)
+    stream.time_base = Fraction(1, stream.codec_context.sample_rate)
     return stream, "re-encoded to AAC"
-
-
-def _write_audio(
-    item: av.Packet | av.AudioFrame,
-    stream: av.AudioStream | None,
-    mode: str | None,
-    output: av.container.OutputContainer,
-) -> None:
-    if stream is None:
-        return
-    if mode == "copied":
-        item.stream = stream
-        output.mux(item)
-    else:
-        item.pts = None
-        output.mux(stream.encode(item))
 
 
 def _demuxed(
@@ -252,9 +298,20 @@ class _Counter:
     n = 0
 
 
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _describe(source: Source) -> str:
+    return str(source) if isinstance(source, str | os.PathLike) else "the input stream"
+
+
 @contextlib.contextmanager
 def _open_input(source: Source) -> Iterator[av.container.InputContainer]:
-    name = source if isinstance(source, str | os.PathLike) else "the input stream"
+    name = _describe(source)
     try:
         container = av.open(source, "r")
     except (av.error.FFmpegError, OSError) as error:
@@ -267,8 +324,7 @@ def _open_input(source: Source) -> Iterator[av.container.InputContainer]:
 
 def _video_stream(container: av.container.InputContainer, source: Source) -> av.VideoStream:
     if not container.streams.video:
-        name = source if isinstance(source, str | os.PathLike) else "the input stream"
-        raise SwapError(f"{name} has no video stream", "give it a video clip")
+        raise SwapError(f"{_describe(source)} has no video stream", "give it a video clip")
     video = container.streams.video[0]
     video.thread_type = "AUTO"
     if (video.codec_context.width or 0) < 2 or (video.codec_context.height or 0) < 2:

@@ -202,7 +202,7 @@ def train(
 ) -> TrainResult:
     """Train until the checkpoint's step count reaches `steps` (resuming from `checkpoint`
     when it exists and `resume` is set), saving every `save_every` steps and at the end."""
-    device = select_device(device) if isinstance(device, str) else torch.device(device)
+    device = select_device(device)
     data = _training_data(facesets, config)
     if batch_size < 1 or save_every < 1:
         raise SwapError(f"batch_size and save_every must be 1 or more: {batch_size}, {save_every}")

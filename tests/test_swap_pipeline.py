@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from swap.devices import select_device
 from swap.faces import DlibAnalyser
 from swap.landmark import LandmarkSwap
 from swap.pipeline import Encoding, read_batches, swap_video
-from swap.tracking import FaceTracker, OneEuroFilter
+from swap.tracking import FaceTracker, OneEuroFilter, landmark_jitter
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.exists(), reason="../shared/data is absent")
@@ -101,13 +102,6 @@ class Recorder:
 # ------------------------------------------------------------------------------- tracking
 
 
-def jitter(landmarks: list[np.ndarray]) -> float:
-    """Mean landmark acceleration between frames, in face widths: shake, not motion."""
-    points = np.stack(landmarks)
-    acceleration = points[2:] - 2 * points[1:-1] + points[:-2]
-    return float(np.linalg.norm(acceleration, axis=2).mean() / np.ptp(points[0][:, 0]))
-
-
 @needs_data
 def test_the_tracker_follows_the_face_with_less_shake_than_detection_alone() -> None:
     analyser = DlibAnalyser()
@@ -121,7 +115,7 @@ def test_the_tracker_follows_the_face_with_less_shake_than_detection_alone() -> 
         np.linalg.norm(a - b, axis=1).mean() for a, b in zip(landmarks, detected, strict=True)
     ]
     assert max(offsets) < 3.0  # pixels, on a face about 70 px wide
-    assert jitter(landmarks) < 0.8 * jitter(detected)
+    assert landmark_jitter(landmarks) < 0.8 * landmark_jitter(detected)
 
 
 @needs_data
@@ -170,13 +164,87 @@ def test_every_frame_goes_through_the_backend_in_bounded_batches_and_audio_is_ke
     assert durations["audio"] == pytest.approx(durations["video"], abs=0.1)
 
 
-def test_a_sample_frame_is_kept_before_and_after() -> None:
-    frames = gradient_frames(20)
+def test_the_middle_frame_is_kept_before_and_after() -> None:
+    frames = gradient_frames(21)
     result = swap_video(
         io.BytesIO(clip_bytes(frames)), io.BytesIO(), Recorder(), batch_size=8, sample_at=0.5
     )
     before, after = result.sample
     assert np.array_equal(after, 255 - before)
+    errors = [np.abs(before.astype(int) - f.astype(int)).mean() for f in frames]
+    assert int(np.argmin(errors)) == 10
+
+
+def test_timestamps_survive_variable_rate_and_are_made_up_where_missing() -> None:
+    variable = io.BytesIO()
+    with av.open(variable, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+        stamps = [0, 10, 20, 30, 430, 830, 1230, 1630]  # ms: 100 fps, then 2.5 fps
+        for picture, pts in zip(gradient_frames(8), stamps, strict=True):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    output = io.BytesIO()
+    swap_video(io.BytesIO(variable.getvalue()), output, Recorder())
+    assert seconds_of(output.getvalue()) == pytest.approx([t / 1000 for t in stamps], abs=1e-3)
+    raw = io.BytesIO()  # a bare H.264 stream: frames without timestamps
+    with av.open(raw, "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        for picture in gradient_frames(6):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(stream.encode(None))
+    output = io.BytesIO()
+    assert swap_video(io.BytesIO(raw.getvalue()), output, Recorder()).frames == 6
+    assert seconds_of(output.getvalue()) == pytest.approx(
+        [0, 0.04, 0.08, 0.12, 0.16, 0.2], abs=1e-3
+    )
+
+
+def seconds_of(data: bytes) -> list[float]:
+    with av.open(io.BytesIO(data)) as container:
+        return [float(f.pts * f.time_base) for f in container.decode(video=0)]
+
+
+def test_audio_that_mp4_cannot_carry_is_re_encoded_where_it_starts() -> None:
+    source = io.BytesIO()
+    with av.open(source, "w", format="matroska") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 128, 96, "yuv420p"
+        sound = container.add_stream("pcm_s16le", rate=48000, layout="mono")
+        for picture in gradient_frames(25):
+            container.mux(video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(video.encode(None))
+        for index in range(20):  # the track starts half a second in
+            chunk = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1200), np.int16), format="s16", layout="mono"
+            )
+            chunk.sample_rate, chunk.time_base = 48000, Fraction(1, 48000)
+            chunk.pts = 24000 + index * 1200
+            container.mux(sound.encode(chunk))
+        container.mux(sound.encode(None))
+    output = io.BytesIO()
+    result = swap_video(io.BytesIO(source.getvalue()), output, Recorder())
+    assert result.audio == "re-encoded to AAC"
+    with av.open(io.BytesIO(output.getvalue())) as container:
+        audio = container.streams.audio[0]
+        assert audio.codec_context.name == "aac"
+        assert float(audio.start_time * audio.time_base) == pytest.approx(0.5, abs=0.03)
+
+
+def test_an_output_stream_that_cannot_seek_is_refused() -> None:
+    class Pipe(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: bytes) -> int:
+            return len(data)
+
+    with pytest.raises(SwapError, match="cannot seek"):
+        swap_video(io.BytesIO(clip_bytes(gradient_frames(4))), Pipe(), Recorder())
 
 
 def test_a_failing_backend_leaves_no_output_file(tmp_path: Path) -> None:
@@ -218,13 +286,22 @@ def test_bad_sources_give_one_line_errors(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_clip_damaged_in_the_middle_is_swapped_as_far_as_it_can_be_read() -> None:
+def test_a_clip_damaged_in_the_middle_is_swapped_whole_as_far_as_it_can_be_read() -> None:
     noise = np.random.default_rng(3).integers(0, 256, (60, 96, 128, 3), dtype=np.uint8)
-    data = bytearray(clip_bytes(noise))
-    middle = len(data) // 2  # well inside the frames: PyAV writes the MP4 index at the end
-    data[middle : middle + 2000] = bytes(2000)  # a burst of zeros over the compressed frames
-    result = swap_video(io.BytesIO(bytes(data)), io.BytesIO(), Recorder())
-    assert 0 < result.frames <= 60
+    stream = io.BytesIO()
+    with av.open(stream, "w", format="mpegts") as container:  # no index: damage stays local
+        video = container.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 128, 96, "yuv420p"
+        for picture in noise:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(video.encode(None))
+    data = bytearray(stream.getvalue())
+    start = len(data) // 4
+    data[start : start + 3000] = np.random.default_rng(4).integers(0, 256, 3000, np.uint8).tobytes()
+    output = io.BytesIO()
+    result = swap_video(io.BytesIO(bytes(data)), output, Recorder())
+    assert 50 <= result.frames < 60  # the damaged frame is lost, the rest come through
+    assert decoded(output.getvalue())[0].shape[0] == result.frames
 
 
 # ------------------------------------------------------------------------- landmark backend
@@ -249,11 +326,14 @@ def test_faces_at_the_edge_or_too_small_do_not_break_the_swap() -> None:
     frame = actor_frames()[0]
     face = DlibAnalyser().detect(frame)[0]
     left, _, right, _ = face.box
-    half_out = np.ascontiguousarray(frame[:, (left + right) // 2 :])  # face cut by the edge
+    cut = np.ascontiguousarray(frame[:, left + (right - left) // 5 :])  # a fifth of the face off
     backend = LandmarkSwap(
         cv2.cvtColor(cv2.imread(str(DATA / "faces" / "obama.jpg")), cv2.COLOR_BGR2RGB)
     )
-    assert backend.swap_frame(half_out).shape == half_out.shape
+    assert backend.analyser.detect(cut)  # still found, though its landmarks leave the picture
+    swapped = backend.swap_frame(cut)
+    assert swapped.shape == cut.shape
+    assert (swapped != cut).any(axis=2)[:, :20].any()  # changed right up to the edge
     tiny = cv2.resize(frame, (160, 120), interpolation=cv2.INTER_AREA)  # a face about 18 px
     assert np.array_equal(backend.swap_frame(tiny), tiny)
 
@@ -276,17 +356,18 @@ def test_backend_settings_are_checked() -> None:
         load_backend("nope", b"")
 
 
-def test_auto_device_falls_back_to_the_cpu_here() -> None:
+def test_auto_device_falls_back_to_the_cpu_without_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert select_device("auto").type == expected
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto").type == "cpu"
     assert select_device("cpu").type == "cpu"
-    if not torch.cuda.is_available():
-        with pytest.raises(SwapError, match="no usable GPU"):
-            select_device("cuda")
+    with pytest.raises(SwapError, match="no usable GPU"):
+        select_device("cuda")
     with pytest.raises(SwapError, match="unknown device"):
         select_device("tpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert select_device("auto").type == "cuda"
 
 
 # ------------------------------------------------------------------------------- plug-ins
@@ -314,6 +395,7 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     (info / "entry_points.txt").write_text(
         f"[{ENTRY_POINT_GROUP}]\nstudio-negative = studio_engine:make_backend\n"
         "studio-missing = studio_engine_not_installed:make\n"
+        "studio-broken = studio_engine:broken\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield "studio-negative"
@@ -331,9 +413,11 @@ def test_a_registered_plugin_is_found_and_used(plugin: str) -> None:
     assert np.abs(swapped.astype(int) - (255 - frames.astype(int))).mean() < 3
 
 
-def test_a_plugin_that_cannot_load_is_a_one_line_error(plugin: str) -> None:
+def test_a_plugin_that_cannot_load_or_start_is_a_one_line_error(plugin: str) -> None:
     with pytest.raises(SwapError, match="studio-missing' failed to load"):
         load_backend("studio-missing", b"")
+    with pytest.raises(SwapError, match=r"studio-broken' failed to start: .*licence server"):
+        load_backend("studio-broken", b"")
 
 
 # ------------------------------------------------------------------------------------ CLI
