@@ -58,21 +58,23 @@ def clip(name: str) -> np.ndarray:
     return np.concatenate(list(read_batches(DATA / "footage" / f"{name}.mkv")))
 
 
-def outside_mask(original: np.ndarray, swapped: np.ndarray, backend: LandmarkSwap) -> int:
-    """Pixels changed outside the swap's hull (forehead included). The hull is rebuilt from a
-    second tracker run with the same settings: tracking is deterministic, so its faces are
-    the ones the backend swapped."""
+def outside_mask(
+    original: np.ndarray, swapped: np.ndarray, backend: LandmarkSwap
+) -> tuple[int, float]:
+    """Pixels changed outside the swap's hull (forehead included), and the jitter of the
+    landmarks the swap was drawn on. Both come from a second tracker run with the backend's
+    settings: tracking is deterministic, so its faces are the ones the backend swapped."""
     tracker = FaceTracker(backend.analyser, backend.tracker.detect_every)
-    changed = 0
+    changed, placed = 0, []
     for before, after in zip(original, swapped, strict=True):
         hull = np.zeros(before.shape[:2], np.uint8)
         for face in tracker.track(before):
-            outline = with_forehead(
-                reshaped(face.landmarks, backend._source, backend.shape_strength)
-            )
+            goal = reshaped(face.landmarks, backend._source, backend.shape_strength)
+            outline = with_forehead(goal)
             cv2.fillConvexPoly(hull, cv2.convexHull(np.int32(np.round(outline))), 1)
+            placed.append(goal)
         changed += int(((before != after).any(axis=2) & (hull == 0)).sum())
-    return changed
+    return changed, landmark_jitter(placed)
 
 
 def quality(strengths: list[float]) -> list[dict]:
@@ -106,6 +108,7 @@ def _quality_row(analyser: DlibAnalyser, clip_name: str, target_name: str, stren
             before.append(identity_distance(analyser.embed(a, fa[0]), target))
             after.append(identity_distance(analyser.embed(b, fb[0]), target))
     pose = np.stack(poses)
+    outside, jitter_placed = outside_mask(frames, swapped, backend)
     middle = len(frames) // 2
     path = OUTPUT / f"swap_{clip_name}_{target_name}_{strength:g}.jpg"
     side = np.hstack([frames[middle], swapped[middle]])
@@ -118,13 +121,14 @@ def _quality_row(analyser: DlibAnalyser, clip_name: str, target_name: str, stren
         "distance_before": float(np.mean(before)),
         "distance_after": float(np.mean(after)),
         "identity_fall": 1 - float(np.mean(after)) / float(np.mean(before)),
-        "changed_outside_mask": outside_mask(frames, swapped, backend),
+        "changed_outside_mask": outside,
         "yaw_difference": float(np.median(pose[:, 0])),
         "pitch_difference": float(np.median(pose[:, 1])),
         "roll_difference": float(np.median(pose[:, 2])),
         "pose_difference_p95": float(np.percentile(pose.max(axis=1), 95)),
         "jitter_original": landmark_jitter(raw_before),
         "jitter_swapped": landmark_jitter(raw_after),
+        "jitter_placed": jitter_placed,
         "image": str(path.relative_to(ROOT)),
     }
 
@@ -212,11 +216,12 @@ def print_quality(rows: list[dict]) -> None:
         "\nLandmark swap quality. Identity on frontal frames (|yaw| ≤ 20°); pose: median per-frame"
     )
     print("difference of original and swapped (landmarks found afresh on each); jitter: landmark")
-    print("acceleration, per cent of the face width.")
+    print("acceleration, per cent of the face width: found afresh on the original and swapped")
+    print("frames, and of the smoothed landmarks the swap was drawn on (placed).")
     print(
         f"{'strength':>8} {'clip':6} {'target':6} {'frames':>6} {'before':>6} {'after':>6} "
         f"{'fall':>5} {'outside':>7} {'yaw Δ':>6} {'pitch Δ':>7} {'roll Δ':>6} {'p95':>5} "
-        f"{'jitter':>6} {'swapped':>7}"
+        f"{'jitter':>6} {'swapped':>7} {'placed':>6}"
     )
     for r in rows:
         print(
@@ -225,7 +230,7 @@ def print_quality(rows: list[dict]) -> None:
             f"{r['changed_outside_mask']:7d} {r['yaw_difference']:5.1f}° "
             f"{r['pitch_difference']:6.1f}° {r['roll_difference']:5.1f}° "
             f"{r['pose_difference_p95']:4.1f}° {r['jitter_original']:5.2f}% "
-            f"{r['jitter_swapped']:6.2f}%"
+            f"{r['jitter_swapped']:6.2f}% {r['jitter_placed']:5.2f}%"
         )
     print("before/after frames: " + ", ".join(r["image"] for r in rows))
 

@@ -74,10 +74,10 @@ def alignment(landmarks: np.ndarray, size: int) -> np.ndarray:
         raise SwapError(f"landmarks must be (N, 2), got {points.shape}")
     target = template(len(points), size)
     fit = _FIT_68 if len(points) == 68 else slice(None)
-    return _umeyama(points[fit], target[fit])
+    return similarity(points[fit], target[fit])
 
 
-def _umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Closed-form least-squares similarity (rotation, uniform scale, shift) from src to dst."""
     src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
     src_c, dst_c = src - src_mean, dst - dst_mean

@@ -15,7 +15,7 @@ then use it, with no change to this package or the vault.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 
 import cv2
@@ -54,6 +54,17 @@ def load_backend(
     if not callable(backend):
         raise SwapError(f"backend {name!r} returned {type(backend).__name__}, not a callable")
     return backend
+
+
+def parse_settings(pairs: Iterable[str]) -> dict[str, str]:
+    """`key=value` strings (as typed after --set) as a dict; dashes in keys become underscores."""
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SwapError(f"setting {pair!r} is not key=value", "write e.g. --set detect_every=3")
+        settings[key.replace("-", "_")] = value
+    return settings
 
 
 def decode_image(data: bytes) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from swap.backends import available, load_backend
+from swap.backends import available, load_backend, parse_settings
 from swap.devices import DEVICE_CHOICES
 from swap.errors import SwapError
 from swap.files import write_atomically
@@ -56,7 +56,7 @@ class _SwapGroup(click.Group):
 
 
 @contextmanager
-def _progress(description: str, unit: str) -> Iterator[Callable[[int, int | None], None]]:
+def frame_progress(description: str, unit: str) -> Iterator[Callable[[int, int | None], None]]:
     """A progress bar on a terminal (silent when piped); yields a done/total callback."""
     if not sys.stderr.isatty():
         yield lambda done, total: None
@@ -78,16 +78,6 @@ def _progress(description: str, unit: str) -> Iterator[Callable[[int, int | None
             bar.update(task, completed=done, total=total, rate=f"{rate:.1f}/s")
 
         yield update
-
-
-def _settings(pairs: tuple[str, ...]) -> dict[str, str]:
-    settings = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SwapError(f"setting {pair!r} is not key=value", "write e.g. --set detect_every=3")
-        settings[key.replace("-", "_")] = value
-    return settings
 
 
 def _echo_json(data: object) -> None:
@@ -134,9 +124,11 @@ def run(
     """Swap every face in PLATE for the target face and write an H.264 MP4."""
     if preview:
         _check_image_path(preview)
-    swapper = load_backend(backend, face.read_bytes(), device=device, settings=_settings(pairs))
+    swapper = load_backend(
+        backend, face.read_bytes(), device=device, settings=parse_settings(pairs)
+    )
     started = time.monotonic()
-    with _progress("swapping", "frames") as progress:
+    with frame_progress("swapping", "frames") as progress:
         result = swap_video(
             plate,
             output,
@@ -205,7 +197,7 @@ def extract(clips: tuple[Path, ...], output: Path, size: int, every: int, as_jso
     from swap.training import FaceSet, extract_faces, save_faceset
 
     analyser, seen = DlibAnalyser(points=68), 0
-    with _progress("extracting", "frames") as progress:
+    with frame_progress("extracting", "frames") as progress:
 
         def frames(clip: Path) -> Iterator[np.ndarray]:
             nonlocal seen
@@ -286,7 +278,7 @@ def train(
 
     facesets = {"actor": load_faceset(actor), "target": load_faceset(target)}
     started, losses = time.monotonic(), []
-    with _progress("training", "steps") as progress:
+    with frame_progress("training", "steps") as progress:
         result = run_training(
             facesets,
             ModelConfig(resolution=resolution),

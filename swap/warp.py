@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from swap.align import similarity, transform
+
 # 68-point indices (iBUG 300-W layout).
 JAW, BROWS, NOSE = range(0, 17), range(17, 27), range(27, 36)
 RIGHT_EYE, LEFT_EYE, MOUTH, INNER_MOUTH = range(36, 42), range(42, 48), range(48, 68), range(60, 68)
@@ -38,10 +40,8 @@ def reshaped(actor: np.ndarray, reference: np.ndarray, strength: float) -> np.nd
     the reference's proportions, set on the actor's face by a similarity fit."""
     if strength <= 0:
         return actor
-    fit, _ = cv2.estimateAffinePartial2D(reference[_STABLE], actor[_STABLE])
-    if fit is None:
-        return actor
-    placed = reference @ fit[:, :2].T + fit[:, 2]
+    # Least squares, not RANSAC: a random inlier set would make the face shake frame to frame.
+    placed = transform(reference, similarity(reference[_STABLE], actor[_STABLE]))
     goal = actor.astype(np.float64).copy()
     for group in (BROWS, NOSE):
         goal[list(group)] = placed[list(group)]

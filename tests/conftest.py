@@ -150,3 +150,20 @@ def assert_concurrent_writers_serialise(session, threads: int = 4, each: int = 1
     report = session.audit_verify()
     assert report.ok, report.problems
     assert report.entries == before + threads * each
+
+
+def install_plugin(
+    root: Path, monkeypatch: pytest.MonkeyPatch, module: str, source: str, entries: dict[str, str]
+) -> None:
+    """Install a swap-backend plug-in the way pip would: `module`.py and a dist-info naming its
+    entry points in the `vault.swap_backends` group, on sys.path for this test."""
+    (root / f"{module}.py").write_text(source)
+    info = root / f"{module}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+    from swap.backends import ENTRY_POINT_GROUP
+
+    lines = "".join(f"{name} = {target}\n" for name, target in entries.items())
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{lines}")
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.delitem(sys.modules, module, raising=False)

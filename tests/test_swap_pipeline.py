@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -14,9 +13,10 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import install_plugin
 
 from swap import SwapError
-from swap.backends import ENTRY_POINT_GROUP, available, decode_image, load_backend
+from swap.backends import available, decode_image, load_backend
 from swap.cli import main as swap_cli
 from swap.devices import select_device
 from swap.faces import DlibAnalyser
@@ -375,9 +375,11 @@ def test_auto_device_falls_back_to_the_cpu_without_cuda(monkeypatch: pytest.Monk
 
 @pytest.fixture
 def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A studio's engine installed the way pip would: a module and a dist-info with its
-    entry point, on sys.path."""
-    (tmp_path / "studio_engine.py").write_text(
+    """A studio's engine, installed as a package with entry points would be."""
+    install_plugin(
+        tmp_path,
+        monkeypatch,
+        "studio_engine",
         "import numpy as np\n"
         "class Negative:\n"
         "    def __init__(self, face, device, strength='1'):\n"
@@ -387,19 +389,14 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         "def make_backend(face, *, device='auto', **settings):\n"
         "    return Negative(face, device, **settings)\n"
         "def broken(face, **settings):\n"
-        "    raise RuntimeError('licence server unreachable')\n"
+        "    raise RuntimeError('licence server unreachable')\n",
+        {
+            "studio-negative": "studio_engine:make_backend",
+            "studio-missing": "studio_engine_not_installed:make",
+            "studio-broken": "studio_engine:broken",
+        },
     )
-    info = tmp_path / "studio_engine-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: studio-engine\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\nstudio-negative = studio_engine:make_backend\n"
-        "studio-missing = studio_engine_not_installed:make\n"
-        "studio-broken = studio_engine:broken\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield "studio-negative"
-    sys.modules.pop("studio_engine", None)
+    return "studio-negative"
 
 
 def test_a_registered_plugin_is_found_and_used(plugin: str) -> None:
