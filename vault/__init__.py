@@ -6,6 +6,6 @@ Public face for other code and for scripting; everything else is internal.
 from vault.core import UnsealedKeys, Vault
 from vault.errors import VaultError
 from vault.session import MemberSession
+from vault.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["MemberSession", "UnsealedKeys", "Vault", "VaultError", "__version__"]

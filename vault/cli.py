@@ -368,6 +368,127 @@ grant = _rule_command("allow")
 revoke = _rule_command("deny")
 
 
+# -- shots, renders, provenance -----------------------------------------------------------
+
+
+def _settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    from swap.backends import parse_settings
+    from swap.errors import SwapError
+
+    try:
+        return parse_settings(pairs)
+    except SwapError as error:
+        raise UsageError(error.problem, error.fix) from None
+
+
+@cli.group()
+def shot() -> None:
+    """Shots: a plate, the face put on it, and the swap settings."""
+
+
+@shot.command("add")
+@click.argument("number", type=click.IntRange(min=0))
+@click.option("--plate", required=True, metavar="ASSET", help="The footage asset to swap.")
+@click.option("--face", required=True, metavar="ASSET", help="A face reference or model asset.")
+@click.option(
+    "--backend", default="landmark", show_default=True, help="landmark, autoencoder or a plug-in."
+)
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="A backend setting.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def shot_add(
+    ctx: Context,
+    number: int,
+    plate: str,
+    face: str,
+    backend: str,
+    pairs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Bind shot NUMBER to a plate and a face."""
+    settings = _settings(pairs)
+    arguments = {"shot": number, "plate": plate, "face": face, "backend": backend}
+    added = ctx.login("shot.add", arguments | {"settings": settings}).shot_add(
+        number, plate, face, backend, settings
+    )
+    if as_json:
+        print_json(added)
+    else:
+        click.echo(f"shot {number}: plate {plate}, face {face}, backend {backend}")
+
+
+@shot.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def shot_list(ctx: Context, as_json: bool) -> None:
+    """List the shots and how many renders each has."""
+    shots = ctx.login("shot.list").shot_list()
+    if as_json:
+        print_json(shots)
+        return
+    table = Table("shot", "plate", "face", "backend", "settings", "renders", "by")
+    for s in shots:
+        settings = " ".join(f"{k}={v}" for k, v in s["settings"].items())
+        table.add_row(
+            str(s["shot"]),
+            s["plate"],
+            s["face"],
+            s["backend"],
+            settings,
+            str(s["renders"]),
+            s["created_by"],
+        )
+    _stdout.print(table)
+
+
+@cli.command()
+@click.option("--shot", "number", required=True, type=click.IntRange(min=0), help="The shot.")
+@click.option(
+    "--signed/--unsigned",
+    default=True,
+    show_default=True,
+    help="Sign a C2PA manifest onto the render (the default). --unsigned is logged.",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def render(ctx: Context, number: int, signed: bool, device: str, as_json: bool) -> None:
+    """Swap shot N inside the vault into its next master render. Prints the render id."""
+    from swap.cli import frame_progress
+
+    session = ctx.login("render", {"shot": number, "device": device, "signed": signed})
+    keys = ctx.unseal()
+    with frame_progress(f"rendering shot {number}", "frames") as progress:
+        done = session.render(keys, number, device=device, signed=signed, progress=progress)
+    if as_json:
+        print_json(done)
+        return
+    state = "signed" if done["signed"] else "UNSIGNED"
+    click.echo(
+        f"shot {number} render {done['render']}: {done['frames']} frames, {state}, "
+        f"asset {done['asset']}, {done['seconds']} s"
+    )
+    click.echo(done["render_id"])
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def verify(ctx: Context, path: Path, as_json: bool) -> None:
+    """Check FILE's C2PA manifest against the studio root and say what it claims."""
+    from vault.verify import verify_file
+
+    report = verify_file(ctx.vault, path)
+    if as_json:
+        print_json(report.to_json())
+        return
+    for line in report.lines():
+        click.echo(line)
+
+
 # -- audit --------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ that the audit log signs.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ASSET_KINDS = ("script", "footage", "model", "face", "render")
@@ -98,3 +98,36 @@ class Checkpoint(Base):
     tree_size: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(String(40))
+
+
+class Shot(Base):
+    """A shot binds a plate (footage) to the face put on it and the swap settings."""
+
+    __tablename__ = "shots"
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    plate: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    face: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    backend: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[str] = mapped_column(Text)  # JSON object of strings
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class Render(Base):
+    """One master render of a shot: render 1, 2, ... each kept, each its own asset."""
+
+    __tablename__ = "renders"
+    __table_args__ = (UniqueConstraint("shot", "number"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shot: Mapped[int] = mapped_column(ForeignKey("shots.number"))
+    number: Mapped[int]
+    asset: Mapped[str] = mapped_column(ForeignKey("assets.id"), unique=True)
+    backend: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[str] = mapped_column(Text)
+    plate_sha256: Mapped[str] = mapped_column(String(64))
+    face_sha256: Mapped[str] = mapped_column(String(64))
+    frames: Mapped[int]
+    signed: Mapped[bool] = mapped_column(Boolean)
+    manifest: Mapped[str | None] = mapped_column(String(128), default=None)  # C2PA label
+    rendered_by: Mapped[str] = mapped_column(String(64))
+    rendered_at: Mapped[str] = mapped_column(String(40))

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault import access, sealing, signing
+from vault import access, render, sealing, shots, signing
 from vault.audit import Signer, request_digest, utc_now
 from vault.audit_verify import AuditReport, verify_log
 from vault.errors import (
@@ -29,7 +30,7 @@ from vault.errors import (
 )
 from vault.layout import fsync_directory
 from vault.models import ASSET_KINDS, Asset, Grant, Member
-from vault.objects import STREAM_BUFFER, Progress, StoredObject, storage_error
+from vault.objects import STREAM_BUFFER, PendingObject, Progress, StoredObject, storage_error
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys, Vault
@@ -190,27 +191,38 @@ class MemberSession:
         except UsageError as error:
             self._refuse("put", arguments, error)
         with source:
-            try:
-                pending = self.vault.objects.write_pending(source, self.vault.recipient(), progress)
-            except StorageError as error:
-                self._refuse("put", arguments, error)
+            asset = self.store_new(
+                source,
+                "put",
+                arguments,
+                lambda db, pending, now: self.new_asset(db, pending, kind, name, shot, now),
+                progress,
+            )
+        return asset_view(asset)
+
+    def store_new(
+        self,
+        source: BinaryIO,
+        action: str,
+        arguments: dict[str, Any],
+        add_rows: Callable[[Session, PendingObject, str], tuple[Asset, dict[str, Any]]],
+        progress: Progress | None = None,
+    ) -> Asset:
+        """Encrypt `source` as a new object and commit the rows `add_rows` adds for it (the
+        asset and the audit detail it returns) with one audit entry: all or nothing. The
+        object is published only after the commit, so a crash leaves no trace but a pending
+        file that recovery removes."""
+        try:
+            pending = self.vault.objects.write_pending(source, self.vault.recipient(), progress)
+        except StorageError as error:
+            self._refuse(action, arguments, error)
         try:
             with self.vault.transaction() as db:
                 now = utc_now()
-                asset = Asset(
-                    id=self._new_asset_id(db),
-                    kind=kind,
-                    name=name,
-                    shot=shot,
-                    size=pending.size,
-                    sha256=pending.sha256,
-                    object_id=pending.object_id,
-                    added_by=self.name,
-                    added_at=now,
+                asset, detail = add_rows(db, pending, now)
+                self._record(
+                    db, action, "ok", arguments, asset_id=asset.id, detail=detail, time=now
                 )
-                detail = {"asset": asset_view(asset) | {"object_id": asset.object_id}}
-                self._record(db, "put", "ok", arguments, asset_id=asset.id, detail=detail, time=now)
-                db.add(asset)
         except BaseException:
             # The commit may have happened even though it reported failure (a connection
             # lost after COMMIT): let recovery ask the database instead of deleting.
@@ -219,7 +231,25 @@ class MemberSession:
                 self.vault.recover()
             raise
         self.vault.objects.publish(pending)
-        return asset_view(asset)
+        return asset
+
+    def new_asset(
+        self, db: Session, pending: PendingObject, kind: str, name: str, shot: int | None, now: str
+    ) -> tuple[Asset, dict[str, Any]]:
+        """The asset row for a just-encrypted object, added to `db`, and its audit detail."""
+        asset = Asset(
+            id=self._new_asset_id(db),
+            kind=kind,
+            name=name,
+            shot=shot,
+            size=pending.size,
+            sha256=pending.sha256,
+            object_id=pending.object_id,
+            added_by=self.name,
+            added_at=now,
+        )
+        db.add(asset)
+        return asset, {"asset": asset_view(asset) | {"object_id": asset.object_id}}
 
     def _new_asset_id(self, db: Session) -> str:
         while True:
@@ -463,6 +493,33 @@ class MemberSession:
         return None
 
     # -- audit -----------------------------------------------------------------------------
+
+    # -- shots and renders ------------------------------------------------------------------
+
+    def shot_add(
+        self,
+        number: int,
+        plate: str,
+        face: str,
+        backend: str = "landmark",
+        settings: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Bind shot `number` to a plate, a face and swap settings (vault/shots.py)."""
+        return shots.add_shot(self, number, plate, face, backend, settings)
+
+    def shot_list(self) -> list[dict[str, Any]]:
+        return shots.list_shots(self)
+
+    def render(
+        self,
+        keys: UnsealedKeys,
+        shot: int,
+        device: str = "auto",
+        signed: bool = True,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> dict[str, Any]:
+        """Render `shot` into its next master render (vault/render.py)."""
+        return render.render_shot(self, keys, shot, device=device, signed=signed, progress=progress)
 
     def audit_log(
         self, who: str | None = None, asset: str | None = None, limit: int | None = None
