@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-from functools import cache
 from pathlib import Path
 
 import av
@@ -15,97 +14,10 @@ import cv2
 import numpy as np
 import pyrage
 import pytest
-from conftest import ADMIN, SHARED_DATA, Crew, install_plugin, invoke
-from sqlalchemy import func, select
+from conftest import ACTOR, ADMIN, Studio, actor_clip, generated_clip, install_plugin, portrait
 
-from vault.models import Asset, AuditEntry, Render
 from vault.provenance import SigningCredentials
 from vault.studio_ca import create_studio_credentials
-
-FACE = SHARED_DATA / "faces" / "obama.jpg"
-ACTOR = SHARED_DATA / "footage" / "again.mkv"
-
-
-@cache
-def actor_clip() -> bytes:
-    """The first 12 frames of a real shot with one face, re-encoded (about 0.4 s)."""
-    with av.open(str(ACTOR)) as container:
-        frames = [
-            f.to_ndarray(format="rgb24")
-            for _, f in zip(range(12), container.decode(video=0), strict=False)
-        ]
-    return encode(np.stack(frames))
-
-
-def generated_clip(n: int = 10) -> bytes:
-    """A face-less generated clip: every frame passes the swap unchanged, but it renders."""
-    x = np.arange(160)[None, :, None]
-    frames = np.stack([np.broadcast_to((x + 9 * i) % 256, (96, 160, 3)) for i in range(n)])
-    return encode(frames.astype(np.uint8))
-
-
-def encode(frames: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        for picture in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
-        container.mux(stream.encode(None))
-    return buffer.getvalue()
-
-
-def portrait() -> bytes:
-    if FACE.exists():
-        return FACE.read_bytes()
-    pytest.skip("../shared/data/faces is absent")
-
-
-class Studio:
-    """A vault with a crew, a plate and a face stored, and helpers to run the CLI."""
-
-    def __init__(self, home: Path, crew: Crew, runner, tmp: Path) -> None:
-        self.home, self.crew, self.runner, self.tmp = home, crew, runner, tmp
-
-    def cli(self, who: str, *args: str):
-        return invoke(self.runner, self.crew.env(who, self.home), *args)
-
-    def put(self, who: str, name: str, data: bytes, kind: str) -> str:
-        path = self.tmp / name
-        path.write_bytes(data)
-        result = self.cli(who, "put", str(path), "--kind", kind, "--json")
-        assert result.exit_code == 0, result.output
-        return json.loads(result.output)["id"]
-
-    def render(self, who: str, shot: int, *extra: str):
-        return self.cli(who, "render", "--shot", str(shot), "--json", *extra)
-
-    def get(self, asset: str, name: str) -> Path:
-        out = self.tmp / name
-        result = self.cli(ADMIN, "get", asset, "-o", str(out))
-        assert result.exit_code == 0, result.output
-        return out
-
-    def verify(self, path: Path) -> dict:
-        result = self.cli(ADMIN, "verify", str(path), "--json")
-        assert result.exit_code == 0, result.output
-        return json.loads(result.output)
-
-    def counts(self, vault) -> tuple[int, int, int]:
-        with vault.session() as db:
-            assets = db.scalar(select(func.count()).select_from(Asset))
-            renders = db.scalar(select(func.count()).select_from(Render))
-        objects = len(list((self.home / "objects").rglob("*")))
-        return assets, renders, objects
-
-    def last_entry(self, vault) -> AuditEntry:
-        with vault.session() as db:
-            return db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
-
-
-@pytest.fixture
-def studio(home, vault, crew, runner, tmp_path) -> Studio:
-    return Studio(home, crew, runner, tmp_path)
 
 
 @pytest.fixture

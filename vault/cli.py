@@ -474,14 +474,57 @@ def render(ctx: Context, number: int, signed: bool, device: str, as_json: bool) 
 
 
 @cli.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--shot", "number", required=True, type=click.IntRange(min=0), help="The shot.")
+@click.option("--to", "recipient", required=True, metavar="NAME", help="Who the copy is for.")
+@click.option(
+    "-o", "--out", required=True, type=click.Path(path_type=Path), help="The MP4 to write."
+)
+@click.option("--render", "render_number", type=click.IntRange(min=1), help="Default: the latest.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
-def verify(ctx: Context, path: Path, as_json: bool) -> None:
-    """Check FILE's C2PA manifest against the studio root and say what it claims."""
-    from vault.verify import verify_file
+def export(
+    ctx: Context, number: int, recipient: str, out: Path, render_number: int | None, as_json: bool
+) -> None:
+    """Write NAME's own marked and signed copy of a shot's render. Prints the copy id."""
+    from swap.cli import frame_progress
+
+    arguments = {"shot": number, "to": recipient, "out": str(out), "render": render_number}
+    session = ctx.login("export", arguments)
+    keys = ctx.unseal()
+    with frame_progress(f"marking {recipient}'s copy", "frames") as progress:
+        copy = session.export(keys, number, recipient, out, render_number, progress)
+    if as_json:
+        print_json(copy)
+        return
+    click.echo(f"wrote {out}: {recipient}'s copy of shot {number} render {copy['render_number']}")
+    click.echo(copy["copy_id"])
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--by-mark/--no-mark",
+    default=True,
+    show_default=True,
+    help="Without a valid manifest, look the file up by its watermark.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def verify(ctx: Context, path: Path, by_mark: bool, as_json: bool) -> None:
+    """Check FILE's C2PA manifest against the studio root and say what it claims.
+
+    A file whose manifest is missing or broken is looked up by its forensic watermark among
+    the copies the vault issued (needs a member with the trace right and the unseal
+    passphrase; logged)."""
+    from vault.verify import find_copy_by_mark, verify_file
 
     report = verify_file(ctx.vault, path)
+    if by_mark and report.provenance.state in ("No manifest", "Invalid"):
+        if ctx.user:
+            session = ctx.login("verify.mark", {"file": str(path)})
+            find_copy_by_mark(session, ctx.unseal(), report)
+        else:
+            report.notes.append("set VAULT_USER to look the file up by its watermark")
     if as_json:
         print_json(report.to_json())
         return

@@ -131,3 +131,20 @@ class Render(Base):
     manifest: Mapped[str | None] = mapped_column(String(128), default=None)  # C2PA label
     rendered_by: Mapped[str] = mapped_column(String(64))
     rendered_at: Mapped[str] = mapped_column(String(40))
+
+
+class Copy(Base):
+    """One recipient's individually marked copy of a master render, as it left the vault.
+
+    `mark` is the copy's row in the vault's collusion-secure code: the watermark carries it,
+    and tracing reads it back."""
+
+    __tablename__ = "copies"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mark: Mapped[int] = mapped_column(unique=True)
+    render: Mapped[str] = mapped_column(ForeignKey("renders.id"))
+    recipient: Mapped[str] = mapped_column(ForeignKey("members.name"))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    manifest: Mapped[str | None] = mapped_column(String(128), default=None)

@@ -32,6 +32,7 @@ from vault.version import __version__
 GENERATOR = "vault"
 COMPOSITE_AI = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 RENDER_ASSERTION = "org.vault.render"
+COPY_ASSERTION = "org.vault.copy"
 DISCLOSURE_ASSERTION = "org.vault.ai-disclosure"
 AI_DISCLOSURE = (
     "This video was generated with artificial intelligence: a real person's face was put on "
@@ -49,6 +50,7 @@ class Ingredient:
     mime: str
     data: bytes
     relationship: str  # parentOf | componentOf
+    instance_id: str | None = None  # for actions that name their ingredient
 
     @property
     def sha256(self) -> str:
@@ -142,6 +144,70 @@ def render_manifest(facts: RenderFacts) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class CopyFacts:
+    production: str
+    vault_id: str
+    copy_id: str
+    recipient: str
+    requested_by: str
+    shot: int
+    render: int
+    algorithm: str  # the forensic watermark, named in the soft binding
+    master: Ingredient
+
+
+def copy_manifest(facts: CopyFacts) -> dict[str, Any]:
+    """The manifest of one recipient's marked copy: opened from the master (its parentOf
+    ingredient, whose own manifest travels inside), watermarked, soft-bound to the mark."""
+    agent = {"name": "vault export", "version": __version__}
+    return {
+        "claim_generator_info": [{"name": GENERATOR, "version": __version__}],
+        "title": f"{facts.production}: shot {facts.shot}, render {facts.render}, "
+        f"copy for {facts.recipient}",
+        "format": MP4,
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.opened",
+                            "digitalSourceType": COMPOSITE_AI,
+                            "parameters": {"ingredientIds": [facts.master.instance_id]},
+                        },
+                        {
+                            "action": "c2pa.watermarked",
+                            "softwareAgent": agent,
+                            "description": "individual forensic watermark for one recipient",
+                        },
+                    ]
+                },
+            },
+            {
+                "label": "c2pa.soft-binding",
+                "data": {"alg": facts.algorithm, "blocks": [{"scope": {}, "value": facts.copy_id}]},
+            },
+            {
+                "label": COPY_ASSERTION,
+                "data": {
+                    "production": facts.production,
+                    "vault_id": facts.vault_id,
+                    "copy_id": facts.copy_id,
+                    "recipient": facts.recipient,
+                    "requested_by": facts.requested_by,
+                    "shot": facts.shot,
+                    "render": facts.render,
+                },
+            },
+            {
+                "label": DISCLOSURE_ASSERTION,
+                "data": {"ai_generated": True, "statement": AI_DISCLOSURE},
+            },
+        ],
+    }
+
+
 def sign_video(
     manifest: dict[str, Any],
     video: bytes,
@@ -165,7 +231,8 @@ def sign_video(
                     "format": item.mime,
                     "relationship": item.relationship,
                     "description": f"sha256:{item.sha256}",
-                },
+                }
+                | ({"instance_id": item.instance_id} if item.instance_id else {}),
                 item.mime,
                 io.BytesIO(item.data),
             )
@@ -203,6 +270,8 @@ class Provenance:
     actions: list[str] = field(default_factory=list)
     ingredients: list[dict[str, str]] = field(default_factory=list)
     render: dict[str, Any] | None = None
+    copy: dict[str, Any] | None = None
+    soft_binding: dict[str, Any] | None = None
     disclosure: str | None = None
     label: str | None = None
 
@@ -256,6 +325,8 @@ def _summarise(state: str, report: dict, manifest: dict, label: str | None) -> P
             for i in manifest.get("ingredients", [])
         ],
         render=assertions.get(RENDER_ASSERTION),
+        copy=assertions.get(COPY_ASSERTION),
+        soft_binding=assertions.get("c2pa.soft-binding"),
         disclosure=assertions.get(DISCLOSURE_ASSERTION, {}).get("statement"),
         label=label,
     )

@@ -53,9 +53,9 @@ def render_shot(
     arguments = {"shot": number, "device": device, "signed": signed}
     session._require(access.RENDER, "render", arguments)
     inputs = _inputs(session, number, arguments)
-    credentials = _credentials(session, keys, arguments) if signed else None
-    plate = _decrypted(session, keys, inputs.plate, arguments)
-    face = _decrypted(session, keys, inputs.face, arguments)
+    credentials = signing_credentials(session, keys, "render", arguments) if signed else None
+    plate = decrypted(session, keys, inputs.plate, "render", arguments)
+    face = decrypted(session, keys, inputs.face, "render", arguments)
     started = time.monotonic()
     video, frames, sample = _swapped(session, inputs, plate, face, device, progress, arguments)
     render_number = _next_number(session, number)
@@ -159,9 +159,10 @@ def _inputs(session: MemberSession, number: int, arguments: dict) -> _Inputs:
     return _Inputs(shot, *assets)
 
 
-def _credentials(
-    session: MemberSession, keys: UnsealedKeys, arguments: dict
+def signing_credentials(
+    session: MemberSession, keys: UnsealedKeys, action: str, arguments: dict
 ) -> provenance.SigningCredentials:
+    """The studio's C2PA signing certificate and key, current, or a logged refusal."""
     layout = session.vault.layout
     try:
         credentials = provenance.SigningCredentials(
@@ -171,28 +172,29 @@ def _credentials(
         credentials.check_current()
     except OSError as exc:
         session._refuse(
-            "render",
+            action,
             arguments,
             IntegrityError(f"the studio signing key is missing ({exc.strerror})", "restore keys/"),
         )
     except pyrage.DecryptError:
         session._refuse(
-            "render",
-            arguments,
-            IntegrityError("the studio signing key is damaged", "restore keys/"),
+            action, arguments, IntegrityError("the studio signing key is damaged", "restore keys/")
         )
     except VaultError as error:
-        session._refuse("render", arguments, error)
+        session._refuse(action, arguments, error)
     return credentials
 
 
-def _decrypted(session: MemberSession, keys: UnsealedKeys, asset: Asset, arguments: dict) -> bytes:
+def decrypted(
+    session: MemberSession, keys: UnsealedKeys, asset: Asset, action: str, arguments: dict
+) -> bytes:
+    """An asset's plaintext, in memory only, or a logged refusal."""
     sink = io.BytesIO()
     expected = StoredObject(asset.object_id, asset.size, asset.sha256)
     try:
         session.vault.objects.decrypt_to(asset.object_id, keys.identity, sink, expected)
     except VaultError as error:
-        session._refuse("render", arguments, error, asset_id=asset.id)
+        session._refuse(action, arguments, error, asset_id=asset.id)
     return sink.getvalue()
 
 

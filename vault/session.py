@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault import access, render, sealing, shots, signing
+from vault import access, export, render, sealing, shots, signing
 from vault.audit import Signer, request_digest, utc_now
 from vault.audit_verify import AuditReport, verify_log
 from vault.errors import (
@@ -520,6 +520,18 @@ class MemberSession:
     ) -> dict[str, Any]:
         """Render `shot` into its next master render (vault/render.py)."""
         return render.render_shot(self, keys, shot, device=device, signed=signed, progress=progress)
+
+    def export(
+        self,
+        keys: UnsealedKeys,
+        shot: int,
+        recipient: str,
+        out: Path,
+        render_number: int | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> dict[str, Any]:
+        """Write `recipient`'s marked, signed copy of a render of `shot` (vault/export.py)."""
+        return export.export_copy(self, keys, shot, recipient, out, render_number, progress)
 
     def audit_log(
         self, who: str | None = None, asset: str | None = None, limit: int | None = None

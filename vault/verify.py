@@ -4,23 +4,33 @@ The C2PA state is checked against the studio root made at `vault init`: Trusted 
 this studio and intact), Valid (intact, but signed by someone else), Invalid (altered after
 signing, or a broken manifest: the failing checks are listed) or No manifest. A trusted
 manifest's label is looked up among this vault's renders, so the report can say which render
-of which shot the file is.
+of which shot the file is, or which recipient's copy.
+
+When the manifest is gone (stripped, or the file re-encoded) or broken, the forensic mark
+still says whose copy it is: `find_copy_by_mark` reads it against the masters of exported
+renders and looks the copy up ("durable content credentials").
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import select
 
+from vault import access, marking
 from vault.errors import UsageError
-from vault.models import Render
+from vault.export import copy_view
+from vault.models import Asset, Copy, Render
 from vault.provenance import Provenance, read_provenance
+from vault.render import decrypted, render_view
 
 if TYPE_CHECKING:
-    from vault.core import Vault
+    from vault.core import UnsealedKeys, Vault
+    from vault.session import MemberSession
 
 # Leading bytes of the formats C2PA reads here, and their media types.
 _SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"))
@@ -31,6 +41,8 @@ class VerifyReport:
     path: str
     provenance: Provenance
     vault_render: dict[str, Any] | None = None
+    vault_copy: dict[str, Any] | None = None
+    found_by: str | None = None  # "manifest" or "watermark"
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -38,6 +50,8 @@ class VerifyReport:
             "file": self.path,
             "c2pa": self.provenance.to_json(),
             "vault_render": self.vault_render,
+            "vault_copy": self.vault_copy,
+            "found_by": self.found_by,
             "notes": self.notes,
         }
 
@@ -45,7 +59,8 @@ class VerifyReport:
         p = self.provenance
         out = [f"{self.path}: C2PA {p.state}"]
         if p.state == "No manifest":
-            return [*out, "  no content credentials: nothing says where this file came from"]
+            out.append("  no content credentials in the file")
+            return out + self._copy_lines() + [f"  note: {note}" for note in self.notes]
         out += [f"  failed: {failure}" for failure in p.failures]
         if p.signer:
             out.append(f"  signed by {p.signer} (issuer {p.issuer}) with {p.claim_generator}")
@@ -67,11 +82,34 @@ class VerifyReport:
             )
         if p.disclosure:
             out.append(f"  disclosure: {p.disclosure}")
+        if p.copy:
+            c = p.copy
+            out.append(
+                f"  copy {c.get('copy_id')} for {c.get('recipient')}, "
+                f"requested by {c.get('requested_by')}"
+            )
         if self.vault_render:
             v = self.vault_render
             out.append(f"  this vault's render {v['render_id']} (asset {v['asset']})")
+        out += self._copy_lines()
         out += [f"  note: {note}" for note in self.notes]
         return out
+
+    def _copy_lines(self) -> list[str]:
+        if not self.vault_copy:
+            return []
+        c = self.vault_copy
+        lines = [
+            f"  a vault export, found by its {self.found_by}: copy {c['copy_id']} of render "
+            f"{c['render']} for {c['recipient']}, requested by {c['requested_by']} on "
+            f"{c['created_at'][:10]}"
+        ]
+        if self.found_by == "watermark":
+            lines.append(
+                f"  the vault signed it with manifest {c['manifest']}; the file's manifest was "
+                f"removed (false-accusation probability {c['false_accusation_probability']:.1e})"
+            )
+        return lines
 
 
 def verify_file(vault: Vault, path: Path) -> VerifyReport:
@@ -91,11 +129,72 @@ def verify_file(vault: Vault, path: Path) -> VerifyReport:
     if provenance.state == "Trusted" and provenance.label:
         with vault.session() as db:
             render = db.scalar(select(Render).where(Render.manifest == provenance.label))
+            copy = db.scalar(select(Copy).where(Copy.manifest == provenance.label))
             if render is not None:
-                from vault.render import render_view
-
                 report.vault_render = render_view(render)
+            if copy is not None:
+                report.vault_copy, report.found_by = copy_view(copy), "manifest"
     return report
+
+
+def find_copy_by_mark(
+    session: MemberSession, keys: UnsealedKeys, report: VerifyReport, max_frames: int = 900
+) -> None:
+    """Durable content credentials: with the manifest gone, read the forensic mark and look
+    the copy up among every copy the vault issued; the result goes into `report`. Masters are
+    tried newest first; the reading is logged (it decrypts them)."""
+    from swap import SwapError, read_batches
+    from watermark import Reference, accuse, extract
+
+    arguments = {"file": report.path}
+    session._require(access.TRACE, "verify.mark", arguments)
+    try:
+        suspect = _frames(read_batches(report.path), max_frames)
+    except SwapError as error:  # the manifest check stands; only the mark cannot be read
+        report.notes.append(f"no watermark lookup: {error.problem}")
+        return
+    if suspect is None:
+        report.notes.append("no watermark lookup: the file has no picture")
+        return
+    key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
+    code = marking.copy_code(key)
+    with session.vault.session() as db:
+        copies = {c.mark: c for c in db.scalars(select(Copy))}
+        renders = db.scalars(
+            select(Render)
+            .where(Render.id.in_({c.render for c in copies.values()}))
+            .order_by(Render.rendered_at.desc())
+        ).all()
+        masters = [db.get(Asset, r.asset) for r in renders]
+    found = None
+    for master in masters:
+        data = decrypted(session, keys, master, "verify.mark", arguments)
+        reference = Reference.from_frames(read_batches(io.BytesIO(data)))
+        verdict = accuse(extract(suspect, key, code.length, master=reference), code, list(copies))
+        if verdict.accused:
+            found = verdict.accused[0]
+            break
+    with session.vault.transaction() as db:
+        detail = {"copy": copies[found.copy].id if found else None}
+        session._record(db, "verify.mark", "ok", arguments, detail=detail)
+    if found is None:
+        report.notes.append("no mark of any copy this vault issued was found in it")
+        return
+    report.vault_copy = copy_view(copies[found.copy]) | {
+        "false_accusation_probability": found.probability
+    }
+    report.found_by = "watermark"
+
+
+def _frames(batches, limit: int) -> np.ndarray | None:
+    """Up to `limit` frames from the first batches, or None when there are none."""
+    kept, total = [], 0
+    for batch in batches:
+        kept.append(batch[: limit - total])
+        total += len(kept[-1])
+        if total >= limit:
+            break
+    return np.concatenate(kept) if kept else None
 
 
 def _media_type(path: Path) -> str:

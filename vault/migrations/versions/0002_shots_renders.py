@@ -1,4 +1,4 @@
-"""Shots and their versioned master renders.
+"""Shots, their versioned master renders, and the marked copies exported from them.
 
 Revision ID: 0002
 Revises: 0001
@@ -41,8 +41,20 @@ def upgrade() -> None:
         sa.Column("rendered_at", sa.String(40), nullable=False),
         sa.UniqueConstraint("shot", "number"),
     )
+    op.create_table(
+        "copies",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("mark", sa.Integer, nullable=False, unique=True),
+        sa.Column("render", sa.String(32), sa.ForeignKey("renders.id"), nullable=False),
+        sa.Column("recipient", sa.String(64), sa.ForeignKey("members.name"), nullable=False),
+        sa.Column("requested_by", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.String(40), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("manifest", sa.String(128)),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("copies")
     op.drop_table("renders")
     op.drop_table("shots")

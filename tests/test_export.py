@@ -1,0 +1,125 @@
+"""`vault export`: per-recipient marked, signed copies; grants; durable lookup by watermark."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import numpy as np
+import pytest
+from conftest import ACTOR, ADMIN, Studio, actor_clip, encode, generated_clip, portrait
+from sqlalchemy import select
+
+from vault.models import Copy
+
+
+def _textured_clip(n: int = 60) -> bytes:
+    """A generated clip with texture the watermark can hide in (the real one when present)."""
+    if ACTOR.exists():
+        return actor_clip(n)
+    rng = np.random.default_rng(5)
+    base = (rng.random((96, 128, 3)) * 255).astype(np.uint8)
+    return encode(np.stack([np.roll(base, i, axis=1) for i in range(n)]))
+
+
+@pytest.fixture
+def rendered(studio: Studio) -> Studio:
+    plate = studio.put(ADMIN, "plate.mp4", _textured_clip(), "footage")
+    face = studio.put(ADMIN, "president.jpg", portrait(), "face")
+    assert studio.cli("vic", "shot", "add", "7", "--plate", plate, "--face", face).exit_code == 0
+    assert studio.render("vic", 7).exit_code == 0
+    return studio
+
+
+def _export(studio: Studio, who: str, to: str, name: str):
+    out = studio.tmp / name
+    return studio.cli(who, "export", "--shot", "7", "--to", to, "-o", str(out), "--json"), out
+
+
+def _stripped(path, out):
+    """The copy re-encoded without its manifest, as a leaker's tool would write it."""
+    with av.open(str(path)) as source, av.open(str(out), "w") as target:
+        stream = target.add_stream("libx264", rate=30)
+        video = source.streams.video[0]
+        stream.width, stream.height = video.codec_context.width, video.codec_context.height
+        stream.pix_fmt, stream.options = "yuv420p", {"crf": "23"}
+        for frame in source.decode(video=0):
+            frame.pts = None
+            target.mux(stream.encode(frame.reformat(format="yuv420p")))
+        target.mux(stream.encode(None))
+    return out
+
+
+def test_two_recipients_get_different_signed_copies_each_traceable_to_them(rendered, vault) -> None:
+    studio = rendered
+    copies = {}
+    for name in ("dana", "eddie"):
+        result, path = _export(studio, "dana", name, f"{name}.mp4")
+        assert result.exit_code == 0, result.output
+        copies[name] = (json.loads(result.output), path)
+    assert copies["dana"][1].read_bytes() != copies["eddie"][1].read_bytes()
+
+    for name, (record, path) in copies.items():
+        report = studio.verify(path)
+        c2pa = report["c2pa"]
+        assert c2pa["state"] == "Trusted" and c2pa["ai_generated"]
+        assert c2pa["actions"] == ["c2pa.opened", "c2pa.watermarked"]
+        assert c2pa["soft_binding"]["alg"] == "org.vault.forensic-luma.v1"
+        assert c2pa["soft_binding"]["blocks"][0]["value"] == record["copy_id"]
+        assert c2pa["copy"]["recipient"] == name and c2pa["copy"]["requested_by"] == "dana"
+        assert [i["relationship"] for i in c2pa["ingredients"]] == ["parentOf"]
+        assert report["vault_copy"]["copy_id"] == record["copy_id"]
+        assert report["found_by"] == "manifest"
+
+        stripped = _stripped(path, studio.tmp / f"{name}-leak.mp4")
+        leaked = studio.verify(stripped)
+        assert leaked["c2pa"]["state"] == "No manifest"
+        assert leaked["found_by"] == "watermark"
+        assert leaked["vault_copy"]["recipient"] == name
+        assert leaked["vault_copy"]["false_accusation_probability"] < 1e-6
+
+    with vault.session() as db:
+        rows = {c.recipient: c for c in db.scalars(select(Copy))}
+    assert set(rows) == {"dana", "eddie"} and rows["dana"].mark != rows["eddie"].mark
+    assert all(r.requested_by == "dana" and r.render == "r7.1" for r in rows.values())
+
+
+def test_a_clip_the_vault_never_issued_names_no_one(rendered) -> None:
+    studio = rendered
+    assert _export(studio, ADMIN, "dana", "dana.mp4")[0].exit_code == 0
+    foreign = studio.tmp / "foreign.mp4"
+    foreign.write_bytes(generated_clip(30))
+    report = studio.verify(foreign)
+    assert report["c2pa"]["state"] == "No manifest" and report["vault_copy"] is None
+    assert any("no mark" in note for note in report["notes"])
+
+
+def test_exports_are_refused_and_logged_where_grants_say_no(rendered, vault) -> None:
+    studio = rendered
+    cases = [
+        ("ava", "dana", "may not export", 4),  # actors have no export right
+        ("dana", "ava", "ava may not receive render r7.1", 4),  # actors cannot read renders
+        ("dana", "nobody", "no crew member 'nobody'", 1),
+    ]
+    for who, to, message, code in cases:
+        result, path = _export(studio, who, to, f"{who}-{to}.mp4")
+        assert result.exit_code == code, result.output
+        assert message in result.output and result.output.count("\n") == 1
+        assert not path.exists()
+        entry = studio.last_entry(vault)
+        assert entry.action == "export" and entry.outcome in ("denied", "error")
+    assert studio.cli(ADMIN, "crew", "revoke", "eddie").exit_code == 0
+    result, path = _export(studio, "dana", "eddie", "revoked.mp4")
+    assert result.exit_code == 4 and "revoked" in result.output and not path.exists()
+    granted = studio.cli(ADMIN, "grant", "ava", "--shot", "7")
+    assert granted.exit_code == 0
+    assert _export(studio, "dana", "ava", "ava.mp4")[0].exit_code == 0  # now she may
+    with vault.session() as db:
+        assert [c.recipient for c in db.scalars(select(Copy))] == ["ava"]
+
+
+def test_there_is_nothing_to_export_before_a_render(studio) -> None:
+    out = studio.tmp / "x.mp4"
+    result = studio.cli(ADMIN, "export", "--shot", "3", "--to", "dana", "-o", str(out))
+    assert result.exit_code == 1 and "there is no render of shot 3" in result.output
+    assert not out.exists()

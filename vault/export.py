@@ -1,0 +1,209 @@
+"""`vault export`: one recipient's own copy of a master render, marked, signed and recorded.
+
+The master is decrypted into memory and run through the swap pipeline with a marking
+backend (decode → embed the copy's codeword → H.264, audio copied), then signed with a new
+manifest: the master as parentOf ingredient, `c2pa.watermarked`, and a soft binding naming
+the watermark and the copy id. The copy is written beside OUT and renamed into place only
+after the copy and its audit entry are committed, so no marked file exists that the vault
+does not know about.
+
+Who may export to whom: the requester needs the export capability and read access to the
+render; the recipient must be an active member who may read it too (their role or a grant).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from vault import access, marking, provenance
+from vault.audit import utc_now
+from vault.errors import AccessDenied, IntegrityError, NotFound, UsageError, VaultError
+from vault.layout import fsync_directory
+from vault.models import Asset, Copy, Member, Render
+from vault.render import FrameProgress, decrypted, signing_credentials
+
+if TYPE_CHECKING:
+    from vault.core import UnsealedKeys
+    from vault.session import MemberSession
+
+
+def export_copy(
+    session: MemberSession,
+    keys: UnsealedKeys,
+    shot: int,
+    recipient: str,
+    out: Path,
+    render_number: int | None = None,
+    progress: FrameProgress | None = None,
+) -> dict[str, Any]:
+    """Write `recipient`'s marked copy of shot `shot` (its latest render unless given) to
+    `out`; returns the copy's record."""
+    out = Path(out)
+    arguments = {"shot": shot, "to": recipient, "out": str(out), "render": render_number}
+    session._require(access.EXPORT, "export", arguments)
+    _check_destination(session, out, arguments)
+    render, master = _render_and_master(session, shot, render_number, recipient, arguments)
+    data = decrypted(session, keys, master, "export", arguments)
+    key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
+    mark = _next_mark(session)
+    copy_id = f"c{secrets.token_hex(5)}"
+    marked = _marked(session, data, marking.copy_code(key).codeword(mark), key, progress, arguments)
+    credentials = signing_credentials(session, keys, "export", arguments)
+    facts = provenance.CopyFacts(
+        production=credentials.organisation,
+        vault_id=session.vault.config.vault_id,
+        copy_id=copy_id,
+        recipient=recipient,
+        requested_by=session.name,
+        shot=shot,
+        render=render.number,
+        algorithm=marking.ALGORITHM,
+        master=provenance.Ingredient(
+            master.name, provenance.MP4, data, "parentOf", instance_id=f"vault:{render.id}"
+        ),
+    )
+    try:
+        signed = provenance.sign_video(
+            provenance.copy_manifest(facts), marked, credentials, [facts.master]
+        )
+    except VaultError as error:
+        session._refuse("export", arguments, error, asset_id=master.id)
+    label = provenance.read_provenance(signed, None).label
+    copy = Copy(
+        id=copy_id,
+        mark=mark,
+        render=render.id,
+        recipient=recipient,
+        requested_by=session.name,
+        created_at=utc_now(),
+        sha256=hashlib.sha256(signed).hexdigest(),
+        manifest=label,
+    )
+    _deliver(session, copy, signed, out, master.id, arguments)
+    return copy_view(copy) | {"shot": shot, "render_number": render.number, "file": str(out)}
+
+
+def copy_view(copy: Copy) -> dict[str, Any]:
+    return {
+        "copy_id": copy.id,
+        "render": copy.render,
+        "recipient": copy.recipient,
+        "requested_by": copy.requested_by,
+        "created_at": copy.created_at,
+        "sha256": copy.sha256,
+        "manifest": copy.manifest,
+    }
+
+
+def _check_destination(session: MemberSession, out: Path, arguments: dict) -> None:
+    if out.is_dir():
+        session._refuse(
+            "export", arguments, UsageError(f"{out} is a directory", "give a file name")
+        )
+    if not out.parent.is_dir():
+        session._refuse(
+            "export",
+            arguments,
+            UsageError(f"the directory {out.parent} does not exist", "create it first"),
+        )
+
+
+def _render_and_master(
+    session: MemberSession, shot: int, number: int | None, recipient: str, arguments: dict
+) -> tuple[Render, Asset]:
+    """The render to copy and its asset, checked against both members' rights; refusals logged."""
+    with session.vault.session() as db:
+        query = select(Render).where(Render.shot == shot)
+        if number is not None:
+            query = query.where(Render.number == number)
+        render = db.scalars(query.order_by(Render.number.desc())).first()
+        member = db.scalar(select(Member).where(Member.name == recipient))
+        master = db.get(Asset, render.asset) if render is not None else None
+        error: VaultError | None = None
+        if render is None:
+            which = f"render {number} of shot {shot}" if number else f"render of shot {shot}"
+            error = NotFound(f"there is no {which}", "`vault render --shot N` makes one")
+        elif member is None:
+            error = NotFound(f"no crew member {recipient!r}", "`vault crew list` lists them")
+        elif not member.active:
+            error = AccessDenied(f"{recipient} was revoked and may receive nothing")
+        else:
+            mine = session._decide(db, master)
+            theirs = access.can_read(
+                member.role, session._rules(db, recipient), master.kind, master.id, master.shot
+            )
+            if not mine.allowed:
+                error = AccessDenied(
+                    f"{session.name} may not read render {render.id} ({mine.because})",
+                    "ask the security officer for a grant",
+                )
+            elif not theirs.allowed:
+                error = AccessDenied(
+                    f"{recipient} may not receive render {render.id} ({theirs.because})",
+                    f"grant {recipient} read access to shot {shot} first",
+                )
+    if error is not None:
+        session._refuse("export", arguments, error, asset_id=master.id if master else None)
+    return render, master
+
+
+def _next_mark(session: MemberSession) -> int:
+    with session.vault.session() as db:
+        last = db.scalar(select(func.max(Copy.mark)))
+    mark = 0 if last is None else last + 1
+    if mark >= marking.MAX_COPIES:
+        session._refuse(
+            "export",
+            {},
+            UsageError(
+                f"this vault has issued all {marking.MAX_COPIES} marked copies its code allows",
+                "ask for a vault with a larger code",
+            ),
+        )
+    return mark
+
+
+def _marked(session, data: bytes, codeword, key: bytes, progress, arguments: dict) -> bytes:
+    from swap import SwapError, swap_video
+
+    output = io.BytesIO()
+    try:
+        swap_video(
+            io.BytesIO(data), output, marking.MarkingBackend(codeword, key), progress=progress
+        )
+    except SwapError as error:
+        session._refuse("export", arguments, UsageError(error.problem, error.fix))
+    return output.getvalue()
+
+
+def _deliver(
+    session: MemberSession, copy: Copy, data: bytes, out: Path, asset_id: str, arguments: dict
+) -> None:
+    """Write beside `out`, commit the copy and its audit entry, then rename into place."""
+    temporary = out.with_name(f".{out.name}.vault-partial-{secrets.token_hex(4)}")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as sink:
+            sink.write(data)
+            sink.flush()
+            os.fsync(sink.fileno())
+        with session.vault.transaction() as db:
+            if db.scalar(select(Copy).where(Copy.mark == copy.mark)) is not None:
+                raise IntegrityError("another export took this copy's mark", "export again")
+            db.add(copy)
+            session._record(
+                db, "export", "ok", arguments, asset_id=asset_id, detail={"copy": copy_view(copy)}
+            )
+        os.replace(temporary, out)
+        fsync_directory(out.parent)
+    except OSError as exc:
+        session._refuse("export", arguments, UsageError(f"cannot write {out}: {exc.strerror}"))
+    finally:
+        temporary.unlink(missing_ok=True)
