@@ -10,7 +10,7 @@ import pytest
 from conftest import ACTOR, ADMIN, Studio, actor_clip, encode, generated_clip, portrait
 from sqlalchemy import select
 
-from vault.models import Copy
+from vault.models import Copy, Render
 
 
 def _textured_clip(n: int = 60) -> bytes:
@@ -123,3 +123,18 @@ def test_there_is_nothing_to_export_before_a_render(studio) -> None:
     result = studio.cli(ADMIN, "export", "--shot", "3", "--to", "dana", "-o", str(out))
     assert result.exit_code == 1 and "there is no render of shot 3" in result.output
     assert not out.exists()
+
+
+def test_rewriting_a_copy_or_render_row_is_caught_by_audit_verify(rendered, vault) -> None:
+    studio = rendered
+    assert _export(studio, ADMIN, "dana", "dana.mp4")[0].exit_code == 0
+    assert "audit log OK" in studio.cli(ADMIN, "audit", "verify").output
+    with vault.transaction() as db:
+        copy = db.scalars(select(Copy)).one()
+        copy.recipient = "eddie"  # an insider shifting the blame
+        render = db.scalars(select(Render)).one()
+        render.signed = False
+    result = studio.cli(ADMIN, "audit", "verify")
+    assert result.exit_code != 0
+    assert f"copy {copy.id} in the database differs" in result.output
+    assert "render r7.1 in the database differs" in result.output

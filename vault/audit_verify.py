@@ -34,12 +34,14 @@ from sqlalchemy.orm import Session
 from vault import access, checkpoint, merkle, signing
 from vault.audit import ENTRY_CONTEXT, AuditLog, as_entry_bytes, split_entry
 from vault.errors import IntegrityError
-from vault.models import Asset, AuditEntry, Grant, LogState, Member
+from vault.export import copy_view
+from vault.models import Asset, AuditEntry, Copy, Grant, LogState, Member, Render, Shot
+from vault.render import render_view
 
 _PARALLEL_THRESHOLD = 20_000  # below this, a process pool costs more than it saves
 _CHUNK = 25_000
 _KEY_ACTIONS = ("init", "crew.add", "crew.revoke")
-_STATE_ACTIONS = (*_KEY_ACTIONS, "put", "grant", "revoke")
+_STATE_ACTIONS = (*_KEY_ACTIONS, "put", "grant", "revoke", "shot.add", "render", "export")
 _MAX_LISTED_PROBLEMS = 50
 
 
@@ -80,6 +82,9 @@ class _Replay:
     members: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
     assets: dict[str, tuple] = field(default_factory=dict)
     rules: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    shots: dict[int, tuple] = field(default_factory=dict)
+    renders: dict[str, tuple] = field(default_factory=dict)
+    copies: dict[str, tuple] = field(default_factory=dict)
 
     def authority_problem(self, body: dict[str, Any]) -> str | None:
         """Why the signer had no right to this state change, if they had none.
@@ -97,6 +102,10 @@ class _Replay:
             allowed = access.has_capability(role, access.CREW)
         elif action in ("grant", "revoke"):
             allowed = access.has_capability(role, access.GRANT)
+        elif action in ("shot.add", "render"):
+            allowed = access.has_capability(role, access.RENDER)
+        elif action == "export":
+            allowed = access.has_capability(role, access.EXPORT)
         else:  # put
             allowed = access.may_write_kind(role, body["detail"]["asset"]["kind"])
         if allowed:
@@ -113,7 +122,7 @@ class _Replay:
             name = detail["member"]
             role, public_key, _ = self.members[name]
             self.members[name] = (role, public_key, True)
-        elif action == "put":
+        elif action in ("put", "render"):
             asset = detail["asset"]
             self.assets[asset["id"]] = (
                 asset["kind"],
@@ -128,6 +137,23 @@ class _Replay:
         elif action in ("grant", "revoke"):
             rule = detail["rule"]
             self.rules[(rule["member"], rule["scope"], rule["value"])] = rule["effect"]
+        if action == "shot.add":
+            shot = detail["shot"]
+            self.shots[shot["shot"]] = (shot["plate"], shot["face"], shot["backend"], body["actor"])
+        elif action == "render":
+            render = detail["render"]
+            self.renders[render["render_id"]] = _render_row(render)
+        elif action == "export":
+            copy = detail["copy"]
+            self.copies[copy["copy_id"]] = _copy_row(copy)
+
+
+def _render_row(render: dict[str, Any]) -> tuple:
+    return (render["shot"], render["render"], render["asset"], render["signed"], render["manifest"])
+
+
+def _copy_row(copy: dict[str, Any]) -> tuple:
+    return (copy["render"], copy["recipient"], copy["requested_by"], copy["sha256"])
 
 
 def _apply(replay: _Replay, body: dict[str, Any], report: AuditReport) -> None:
@@ -353,6 +379,27 @@ def _check_tables(db: Session, replay: _Replay, report: AuditReport) -> None:
     for asset_id in sorted(set(assets) | set(replay.assets), key=str):
         if assets.get(asset_id) != replay.assets.get(asset_id):
             report.add(f"asset {asset_id} in the database differs from what the log recorded")
+    tables = {
+        "shot": (
+            {
+                s.number: (s.plate, s.face, s.backend, s.created_by)
+                for s in db.scalars(select(Shot))
+            },
+            replay.shots,
+        ),
+        "render": (
+            {r.id: _render_row(render_view(r)) for r in db.scalars(select(Render))},
+            replay.renders,
+        ),
+        "copy": (
+            {c.id: _copy_row(copy_view(c)) for c in db.scalars(select(Copy))},
+            replay.copies,
+        ),
+    }
+    for what, (stored, logged) in tables.items():
+        for key in sorted(set(stored) | set(logged), key=str):
+            if stored.get(key) != logged.get(key):
+                report.add(f"{what} {key} in the database differs from what the log recorded")
     rules = {(g.member, g.scope, g.value): g.effect for g in db.scalars(select(Grant))}
     for key in sorted(set(rules) | set(replay.rules), key=str):
         if rules.get(key) != replay.rules.get(key):

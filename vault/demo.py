@@ -12,7 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-SHARED_FOOTAGE = Path(__file__).resolve().parents[2] / "shared" / "data" / "footage" / "again.mkv"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_FOOTAGE = SHARED_DATA / "footage" / "again.mkv"
+SHARED_FACE = SHARED_DATA / "faces" / "obama.jpg"
 
 SCRIPT = """Title: THE DOUBLE
 Credit: written by
@@ -35,6 +37,8 @@ CREW = {
     "dana": ("director", "director-passphrase"),
     "eddie": ("editor", "editor-passphrase"),
     "ava": ("actor", "actor-passphrase"),
+    "vic": ("vfx", "vfx-artist-passphrase"),
+    "pat": ("producer", "producer-passphrase"),
 }
 UNSEAL = "studio-unseal-passphrase"
 # The installed console script, as a user runs it (`python -m vault` would import the
@@ -105,6 +109,11 @@ class Demo:
         self.run("ava", "get", plate_id, "-o", "again.mkv", ok=False)
         self.run("mallory", "ls", ok=False)
 
+        if plate == SHARED_FOOTAGE and SHARED_FACE.is_file():
+            self.swap_story(plate_id)
+        else:
+            print("\n(../shared/data is absent: the render and export part needs a real face)")
+
         print("\n== the audit log: read it, keep a checkpoint elsewhere, verify against it")
         self.run("sec", "audit", "checkpoint", "-o", str(kept_checkpoint))
         self.run(
@@ -114,10 +123,47 @@ class Demo:
         self.run("sec", "audit", "verify", "--against", str(kept_checkpoint))
         print("\nThe demo vault and its files are deleted now; `vault init` makes a real one.")
 
+    def swap_story(self, plate_id: str) -> None:
+        print("\n== the face swap runs inside the vault; every render is signed (C2PA)")
+        face_id = self.run("vic", "put", str(SHARED_FACE), "--kind", "face").split()[-1]
+        self.run("vic", "shot", "add", "12", "--plate", plate_id, "--face", face_id)
+        self.run("vic", "render", "--shot", "12")
+        self.run("vic", "shot", "list")
+
+        print("\n== every copy that leaves is its recipient's own: marked, signed, recorded")
+        copies = {}
+        for name in ("eddie", "pat", "vic"):
+            copies[name] = self.workdir / f"shot12-for-{name}.mp4"
+            self.run("dana", "export", "--shot", "12", "--to", name, "-o", str(copies[name]))
+        self.run("dana", "export", "--shot", "12", "--to", "ava", "-o", "ava.mp4", ok=False)
+
+        print("\n== anyone can check a file: the studio's signature, and what it claims")
+        self.run("pat", "verify", str(copies["pat"]))
+        print("\n== a copy stripped of its manifest and re-encoded is still known by its mark")
+        stripped = self.workdir / "reposted.mp4"
+        _reencode_without_manifest(copies["eddie"], stripped)
+        print(f"(eddie's copy re-encoded to {stripped.name}: no manifest left)")
+        self.run("sec", "verify", str(stripped))
+
     def _synthetic_plate(self) -> Path:
         path = self.workdir / "plate.bin"
         path.write_bytes(os.urandom(2_000_000))
         return path
+
+
+def _reencode_without_manifest(source: Path, target: Path) -> None:
+    """What a re-upload does to a file: new encode (CRF 23), no C2PA box."""
+    import av
+
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        video = inp.streams.video[0]
+        stream = out.add_stream("libx264", rate=video.average_rate)
+        stream.width, stream.height = video.codec_context.width, video.codec_context.height
+        stream.pix_fmt, stream.options = "yuv420p", {"crf": "23"}
+        for frame in inp.decode(video=0):
+            frame.pts = None
+            out.mux(stream.encode(frame.reformat(format="yuv420p")))
+        out.mux(stream.encode(None))
 
 
 def main() -> None:
