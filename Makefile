@@ -23,6 +23,7 @@ bench: bench-setup
 	$(BENCH_BIN)/python benchmarks/bench_audit.py
 	$(BENCH_BIN)/python benchmarks/bench_watermark.py
 	$(BENCH_BIN)/python benchmarks/bench_swap.py
+	$(BENCH_BIN)/python benchmarks/bench_render.py
 
 setup: $(VENV)/.installed
 

@@ -220,6 +220,8 @@ def sign_video(
     info = c2pa.C2paSignerInfo(
         alg=b"es256", sign_cert=credentials.chain_pem, private_key=credentials.key_pem, ta_url=None
     )
+    if thumbnail is None:  # nothing to point the manifest's thumbnail at
+        manifest = {k: v for k, v in manifest.items() if k != "thumbnail"}
     try:
         builder = c2pa.Builder(json.dumps(manifest))
         if thumbnail is not None:
