@@ -265,3 +265,16 @@ def test_no_plaintext_reaches_the_disk_and_ctrl_c_leaves_the_vault_as_it_was(
     assert result.exit_code == 130
     assert studio.counts(vault) == before
     assert not any(vault.layout.pending.glob("*"))
+
+
+def test_verify_refuses_what_is_not_media_in_one_line(studio, tmp_path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("INT. SITUATION ROOM - NIGHT\n")
+    result = studio.cli(ADMIN, "verify", str(text))
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"vault: {text} is not an MP4, JPEG or PNG file, the formats checked here; "
+        "give the file as it was delivered (vault renders and copies are MP4)"
+    ]
+    missing = studio.cli(ADMIN, "verify", str(tmp_path / "nowhere.mp4"))
+    assert missing.exit_code == 2 and "cannot read" in missing.output
