@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyrage
 from sqlalchemy import func, select
 
@@ -61,32 +62,9 @@ def render_shot(
     render_number = _next_number(session, number)
     label = None
     if credentials is not None:
-        facts = provenance.RenderFacts(
-            production=credentials.organisation,
-            vault_id=session.vault.config.vault_id,
-            shot=number,
-            render=render_number,
-            rendered_by=session.name,
-            backend=inputs.shot.backend,
-            settings=_settings(inputs.shot),
-            plate=provenance.Ingredient(
-                inputs.plate.name, _mime(inputs.plate.name), plate, "parentOf"
-            ),
-            face=provenance.Ingredient(
-                inputs.face.name, _mime(inputs.face.name), face, "componentOf"
-            ),
+        video, label = _signed(
+            session, credentials, inputs, plate, face, (video, sample), render_number, arguments
         )
-        try:
-            video = provenance.sign_video(
-                provenance.render_manifest(facts),
-                video,
-                credentials,
-                [facts.plate, facts.face],
-                provenance.thumbnail_jpeg(sample) if sample is not None else None,
-            )
-        except VaultError as error:
-            session._refuse("render", arguments, error)
-        label = provenance.read_provenance(video, None).label
     seconds = time.monotonic() - started
 
     def add_rows(db, pending, now):
@@ -119,6 +97,42 @@ def render_shot(
     with session.vault.session() as db:
         render = db.scalar(select(Render).where(Render.asset == asset.id))
         return render_view(render) | {"seconds": round(seconds, 2), "size": asset.size}
+
+
+def _signed(
+    session: MemberSession,
+    credentials: provenance.SigningCredentials,
+    inputs: _Inputs,
+    plate: bytes,
+    face: bytes,
+    swapped: tuple[bytes, np.ndarray | None],
+    render_number: int,
+    arguments: dict,
+) -> tuple[bytes, str | None]:
+    """The swapped video with the render's manifest signed in, and the manifest's label."""
+    video, sample = swapped
+    facts = provenance.RenderFacts(
+        production=credentials.organisation,
+        vault_id=session.vault.config.vault_id,
+        shot=inputs.shot.number,
+        render=render_number,
+        rendered_by=session.name,
+        backend=inputs.shot.backend,
+        settings=_settings(inputs.shot),
+        plate=provenance.Ingredient(inputs.plate.name, _mime(inputs.plate.name), plate, "parentOf"),
+        face=provenance.Ingredient(inputs.face.name, _mime(inputs.face.name), face, "componentOf"),
+    )
+    try:
+        signed = provenance.sign_video(
+            provenance.render_manifest(facts),
+            video,
+            credentials,
+            [facts.plate, facts.face],
+            provenance.thumbnail_jpeg(sample) if sample is not None else None,
+        )
+    except VaultError as error:
+        session._refuse("render", arguments, error)
+    return signed, provenance.read_provenance(signed, None).label
 
 
 def render_view(render: Render) -> dict[str, Any]:
