@@ -50,12 +50,12 @@ def export_copy(
     session._require(access.EXPORT, "export", arguments)
     _check_destination(session, out, arguments)
     render, master = _render_and_master(session, shot, render_number, recipient, arguments)
+    credentials = signing_credentials(session, keys, "export", arguments)  # before any work
+    mark = _next_mark(session, arguments)
     data = decrypted(session, keys, master, "export", arguments)
     key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
-    mark = _next_mark(session)
     copy_id = f"c{secrets.token_hex(5)}"
     marked = _marked(session, data, marking.copy_code(key).codeword(mark), key, progress, arguments)
-    credentials = signing_credentials(session, keys, "export", arguments)
     facts = provenance.CopyFacts(
         production=credentials.organisation,
         vault_id=session.vault.config.vault_id,
@@ -154,14 +154,14 @@ def _render_and_master(
     return render, master
 
 
-def _next_mark(session: MemberSession) -> int:
+def _next_mark(session: MemberSession, arguments: dict) -> int:
     with session.vault.session() as db:
         last = db.scalar(select(func.max(Copy.mark)))
     mark = 0 if last is None else last + 1
     if mark >= marking.MAX_COPIES:
         session._refuse(
             "export",
-            {},
+            arguments,
             UsageError(
                 f"this vault has issued all {marking.MAX_COPIES} marked copies its code allows",
                 "ask for a vault with a larger code",
