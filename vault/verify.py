@@ -144,7 +144,7 @@ def find_copy_by_mark(
     the copy up among every copy the vault issued; the result goes into `report`. Masters are
     tried newest first; the reading is logged (it decrypts them)."""
     from swap import SwapError, read_batches
-    from watermark import Reference, accuse, extract
+    from watermark import DEFAULT_THRESHOLD, Reference, accuse, extract
 
     arguments = {"file": report.path}
     session._require(access.TRACE, "verify.mark", arguments)
@@ -166,13 +166,18 @@ def find_copy_by_mark(
             .order_by(Render.rendered_at.desc())
         ).all()
         masters = [db.get(Asset, r.asset) for r in renders]
-    found = None
+    # Each master tried is another test: divide the threshold among them (Bonferroni) and
+    # report the bound multiplied back, so the probability stated covers the whole search.
+    threshold = DEFAULT_THRESHOLD / max(len(masters), 1)
+    found, probability = None, 1.0
     for master in masters:
         data = decrypted(session, keys, master, "verify.mark", arguments)
         reference = Reference.from_frames(read_batches(io.BytesIO(data)))
-        verdict = accuse(extract(suspect, key, code.length, master=reference), code, list(copies))
+        evidence = extract(suspect, key, code.length, master=reference)
+        verdict = accuse(evidence, code, list(copies), threshold=threshold)
         if verdict.accused:
             found = verdict.accused[0]
+            probability = min(1.0, found.probability * len(masters))
             break
     with session.vault.transaction() as db:
         detail = {"copy": copies[found.copy].id if found else None}
@@ -181,7 +186,7 @@ def find_copy_by_mark(
         report.notes.append("no mark of any copy this vault issued was found in it")
         return
     report.vault_copy = copy_view(copies[found.copy]) | {
-        "false_accusation_probability": found.probability
+        "false_accusation_probability": probability
     }
     report.found_by = "watermark"
 
