@@ -24,6 +24,7 @@ bench: bench-setup
 	$(BENCH_BIN)/python benchmarks/bench_watermark.py
 	$(BENCH_BIN)/python benchmarks/bench_swap.py
 	$(BENCH_BIN)/python benchmarks/bench_render.py
+	$(BENCH_BIN)/python benchmarks/bench_trace.py
 
 setup: $(VENV)/.installed
 
