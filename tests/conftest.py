@@ -262,3 +262,27 @@ class Studio:
 @pytest.fixture
 def studio(home, vault, crew, runner, tmp_path) -> Studio:
     return Studio(home, crew, runner, tmp_path)
+
+
+def _textured_clip(n: int = 60) -> bytes:
+    """A generated clip with texture the watermark can hide in (the real one when present)."""
+    if ACTOR.exists():
+        return actor_clip(n)
+    rng = np.random.default_rng(5)
+    base = (rng.random((96, 128, 3)) * 255).astype(np.uint8)
+    return encode(np.stack([np.roll(base, i, axis=1) for i in range(n)]))
+
+
+@pytest.fixture
+def rendered(studio: Studio) -> Studio:
+    """Shot 7 rendered once, from a textured plate the watermark can hide in."""
+    plate = studio.put(ADMIN, "plate.mp4", _textured_clip(), "footage")
+    face = studio.put(ADMIN, "president.jpg", portrait(), "face")
+    assert studio.cli("vic", "shot", "add", "7", "--plate", plate, "--face", face).exit_code == 0
+    assert studio.render("vic", 7).exit_code == 0
+    return studio
+
+
+def export_copy(studio: Studio, who: str, to: str, name: str):
+    out = studio.tmp / name
+    return studio.cli(who, "export", "--shot", "7", "--to", to, "-o", str(out), "--json"), out

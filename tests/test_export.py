@@ -5,35 +5,10 @@ from __future__ import annotations
 import json
 
 import av
-import numpy as np
-import pytest
-from conftest import ACTOR, ADMIN, Studio, actor_clip, encode, generated_clip, portrait
+from conftest import ADMIN, export_copy, generated_clip
 from sqlalchemy import select
 
 from vault.models import Copy, Render
-
-
-def _textured_clip(n: int = 60) -> bytes:
-    """A generated clip with texture the watermark can hide in (the real one when present)."""
-    if ACTOR.exists():
-        return actor_clip(n)
-    rng = np.random.default_rng(5)
-    base = (rng.random((96, 128, 3)) * 255).astype(np.uint8)
-    return encode(np.stack([np.roll(base, i, axis=1) for i in range(n)]))
-
-
-@pytest.fixture
-def rendered(studio: Studio) -> Studio:
-    plate = studio.put(ADMIN, "plate.mp4", _textured_clip(), "footage")
-    face = studio.put(ADMIN, "president.jpg", portrait(), "face")
-    assert studio.cli("vic", "shot", "add", "7", "--plate", plate, "--face", face).exit_code == 0
-    assert studio.render("vic", 7).exit_code == 0
-    return studio
-
-
-def _export(studio: Studio, who: str, to: str, name: str):
-    out = studio.tmp / name
-    return studio.cli(who, "export", "--shot", "7", "--to", to, "-o", str(out), "--json"), out
 
 
 def _stripped(path, out):
@@ -54,7 +29,7 @@ def test_two_recipients_get_different_signed_copies_each_traceable_to_them(rende
     studio = rendered
     copies = {}
     for name in ("dana", "eddie"):
-        result, path = _export(studio, "dana", name, f"{name}.mp4")
+        result, path = export_copy(studio, "dana", name, f"{name}.mp4")
         assert result.exit_code == 0, result.output
         copies[name] = (json.loads(result.output), path)
     assert copies["dana"][1].read_bytes() != copies["eddie"][1].read_bytes()
@@ -86,7 +61,7 @@ def test_two_recipients_get_different_signed_copies_each_traceable_to_them(rende
 
 def test_a_clip_the_vault_never_issued_names_no_one(rendered) -> None:
     studio = rendered
-    assert _export(studio, ADMIN, "dana", "dana.mp4")[0].exit_code == 0
+    assert export_copy(studio, ADMIN, "dana", "dana.mp4")[0].exit_code == 0
     foreign = studio.tmp / "foreign.mp4"
     foreign.write_bytes(generated_clip(30))
     report = studio.verify(foreign)
@@ -102,18 +77,18 @@ def test_exports_are_refused_and_logged_where_grants_say_no(rendered, vault) -> 
         ("dana", "nobody", "no crew member 'nobody'", 1),
     ]
     for who, to, message, code in cases:
-        result, path = _export(studio, who, to, f"{who}-{to}.mp4")
+        result, path = export_copy(studio, who, to, f"{who}-{to}.mp4")
         assert result.exit_code == code, result.output
         assert message in result.output and result.output.count("\n") == 1
         assert not path.exists()
         entry = studio.last_entry(vault)
         assert entry.action == "export" and entry.outcome in ("denied", "error")
     assert studio.cli(ADMIN, "crew", "revoke", "eddie").exit_code == 0
-    result, path = _export(studio, "dana", "eddie", "revoked.mp4")
+    result, path = export_copy(studio, "dana", "eddie", "revoked.mp4")
     assert result.exit_code == 4 and "revoked" in result.output and not path.exists()
     granted = studio.cli(ADMIN, "grant", "ava", "--shot", "7")
     assert granted.exit_code == 0
-    assert _export(studio, "dana", "ava", "ava.mp4")[0].exit_code == 0  # now she may
+    assert export_copy(studio, "dana", "ava", "ava.mp4")[0].exit_code == 0  # now she may
     with vault.session() as db:
         assert [c.recipient for c in db.scalars(select(Copy))] == ["ava"]
 
@@ -127,7 +102,7 @@ def test_there_is_nothing_to_export_before_a_render(studio) -> None:
 
 def test_rewriting_a_copy_or_render_row_is_caught_by_audit_verify(rendered, vault) -> None:
     studio = rendered
-    assert _export(studio, ADMIN, "dana", "dana.mp4")[0].exit_code == 0
+    assert export_copy(studio, ADMIN, "dana", "dana.mp4")[0].exit_code == 0
     assert "audit log OK" in studio.cli(ADMIN, "audit", "verify").output
     with vault.transaction() as db:
         copy = db.scalars(select(Copy)).one()

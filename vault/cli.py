@@ -532,6 +532,28 @@ def verify(ctx: Context, path: Path, by_mark: bool, as_json: bool) -> None:
         click.echo(line)
 
 
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=1e-6,
+    show_default=True,
+    help="Accuse only below this false-accusation probability.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def trace(ctx: Context, path: Path, threshold: float, as_json: bool) -> None:
+    """Find which render FILE comes from and whose copy it was (logged)."""
+    session = ctx.login("trace", {"file": str(path), "threshold": threshold})
+    report = session.trace(ctx.unseal(), path, threshold)
+    if as_json:
+        print_json(report.to_json())
+        return
+    for line in report.lines():
+        click.echo(line)
+
+
 # -- audit --------------------------------------------------------------------------------
 
 

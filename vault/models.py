@@ -148,3 +148,14 @@ class Copy(Base):
     created_at: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64))
     manifest: Mapped[str | None] = mapped_column(String(128), default=None)
+
+
+class Fingerprint(Base):
+    """A master render's perceptual fingerprints (detect/), so `vault trace` can find the
+    render a leak comes from without decrypting every render."""
+
+    __tablename__ = "fingerprints"
+    render: Mapped[str] = mapped_column(ForeignKey("renders.id"), primary_key=True)
+    fps: Mapped[float]
+    frames: Mapped[int]
+    signatures: Mapped[bytes] = mapped_column(LargeBinary)  # float16, frames x 64

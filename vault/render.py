@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from vault import access, provenance
 from vault.errors import AccessDenied, IntegrityError, NotFound, UsageError, VaultError
-from vault.models import Asset, Render, Shot
+from vault.models import Asset, Fingerprint, Render, Shot
 from vault.objects import StoredObject
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def render_shot(
     face = decrypted(session, keys, inputs.face, "render", arguments)
     started = time.monotonic()
     video, frames, sample = _swapped(session, inputs, plate, face, device, progress, arguments)
+    fingerprint = fingerprint_of(video)
     render_number = _next_number(session, number)
     label = None
     if credentials is not None:
@@ -91,6 +92,8 @@ def render_shot(
             rendered_at=now,
         )
         db.add(render)
+        db.flush()  # the fingerprint row refers to the render
+        db.add(Fingerprint(render=render.id, **fingerprint))
         return asset, detail | {"render": render_view(render)}
 
     asset = session.store_new(io.BytesIO(video), "render", arguments, add_rows)
@@ -133,6 +136,24 @@ def _signed(
     except VaultError as error:
         session._refuse("render", arguments, error)
     return signed, provenance.read_provenance(signed, None).label
+
+
+def fingerprint_of(video: bytes) -> dict[str, Any]:
+    """The fingerprint row's fields for an MP4 (the pictures are the master's, sign or not)."""
+    from detect import signatures
+    from swap import read_batches
+
+    fps = _fps(video)
+    rows = np.concatenate([signatures(batch) for batch in read_batches(io.BytesIO(video))])
+    return {"fps": fps, "frames": len(rows), "signatures": rows.astype(np.float16).tobytes()}
+
+
+def _fps(video: bytes) -> float:
+    import av
+
+    with av.open(io.BytesIO(video)) as container:
+        stream = container.streams.video[0]
+        return float(stream.average_rate or stream.guessed_rate or 25)
 
 
 def render_view(render: Render) -> dict[str, Any]:

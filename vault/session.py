@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault import access, export, render, sealing, shots, signing
+from vault import access, export, render, sealing, shots, signing, trace
 from vault.audit import Signer, request_digest, utc_now
 from vault.audit_verify import AuditReport, verify_log
 from vault.errors import (
@@ -532,6 +532,10 @@ class MemberSession:
     ) -> dict[str, Any]:
         """Write `recipient`'s marked, signed copy of a render of `shot` (vault/export.py)."""
         return export.export_copy(self, keys, shot, recipient, out, render_number, progress)
+
+    def trace(self, keys: UnsealedKeys, path: Path, threshold: float = 1e-6):
+        """Trace a leaked file to its render and the copy it was (vault/trace.py)."""
+        return trace.trace_file(self, keys, path, threshold)
 
     def audit_log(
         self, who: str | None = None, asset: str | None = None, limit: int | None = None

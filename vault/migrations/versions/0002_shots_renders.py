@@ -1,4 +1,4 @@
-"""Shots, their versioned master renders, and the marked copies exported from them.
+"""Shots, their versioned master renders with fingerprints, and the marked copies exported.
 
 Revision ID: 0002
 Revises: 0001
@@ -52,9 +52,17 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("manifest", sa.String(128)),
     )
+    op.create_table(
+        "fingerprints",
+        sa.Column("render", sa.String(32), sa.ForeignKey("renders.id"), primary_key=True),
+        sa.Column("fps", sa.Float, nullable=False),
+        sa.Column("frames", sa.Integer, nullable=False),
+        sa.Column("signatures", sa.LargeBinary, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("fingerprints")
     op.drop_table("copies")
     op.drop_table("renders")
     op.drop_table("shots")
