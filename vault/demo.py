@@ -145,24 +145,43 @@ class Demo:
         print(f"(eddie's copy re-encoded to {stripped.name}: no manifest left)")
         self.run("sec", "verify", str(stripped))
 
+        print("\n== a leak: pat's copy cropped, scaled to 480x360, trimmed, re-encoded")
+        leaked = self.workdir / "leaked.mp4"
+        _reencode_without_manifest(copies["pat"], leaked, crop=40, size=(480, 360), skip=15)
+        self.run("sec", "trace", str(leaked))
+
     def _synthetic_plate(self) -> Path:
         path = self.workdir / "plate.bin"
         path.write_bytes(os.urandom(2_000_000))
         return path
 
 
-def _reencode_without_manifest(source: Path, target: Path) -> None:
-    """What a re-upload does to a file: new encode (CRF 23), no C2PA box."""
+def _reencode_without_manifest(
+    source: Path,
+    target: Path,
+    crop: int = 0,
+    size: tuple[int, int] | None = None,
+    skip: int = 0,
+) -> None:
+    """What a re-upload or a leaker does to a file: drop the first `skip` frames, cut `crop`
+    pixels off every side, scale to `size`, encode anew (CRF 23). No C2PA box survives."""
     import av
+    import cv2
 
     with av.open(str(source)) as inp, av.open(str(target), "w") as out:
         video = inp.streams.video[0]
+        width, height = video.codec_context.width, video.codec_context.height
         stream = out.add_stream("libx264", rate=video.average_rate)
-        stream.width, stream.height = video.codec_context.width, video.codec_context.height
+        stream.width, stream.height = size or (width - 2 * crop, height - 2 * crop)
         stream.pix_fmt, stream.options = "yuv420p", {"crf": "23"}
-        for frame in inp.decode(video=0):
-            frame.pts = None
-            out.mux(stream.encode(frame.reformat(format="yuv420p")))
+        for index, frame in enumerate(inp.decode(video=0)):
+            if index < skip:
+                continue
+            picture = frame.to_ndarray(format="rgb24")[crop : height - crop, crop : width - crop]
+            picture = cv2.resize(
+                picture, (stream.width, stream.height), interpolation=cv2.INTER_AREA
+            )
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
         out.mux(stream.encode(None))
 
 
