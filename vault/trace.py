@@ -96,6 +96,10 @@ def trace_file(
     except SwapError as error:
         session._refuse("trace", arguments, UsageError(error.problem, error.fix))
     report = TraceReport(str(path), "not from this vault", c2pa=_c2pa_state(session, path))
+    if report.c2pa == "Invalid":
+        report.notes.append(
+            "its C2PA manifest does not verify: altered after signing, or a forged claim"
+        )
     _trace(session, keys, frames, fps, threshold, report)
     with session.vault.transaction() as db:
         detail = {"verdict": report.verdict, "copies": [a["copy_id"] for a in report.accused]}
