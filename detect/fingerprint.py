@@ -1,7 +1,8 @@
 """Perceptual fingerprints: a few bytes per frame that survive what a leak goes through.
 
-Per frame: luma; black bars (letterbox, pillarbox) stripped; the central 80% kept, so a crop
-of up to a tenth each side still sees the same picture; shrunk to 32x32 by area averaging;
+Per frame: luma; black bars (letterbox, pillarbox) stripped; the central 60% kept (a suspect
+is read through windows that undo crops of 10% and 25% anywhere, `suspect_windows`); shrunk
+to 32x32 by area averaging;
 mirrored onto itself (so a flipped copy has the same fingerprint); the low-frequency DCT
 coefficients that a mirror-symmetric picture has (even horizontal frequencies), without the
 mean, scaled to unit length. Brightness offsets vanish with the mean, contrast with the

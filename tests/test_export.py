@@ -106,10 +106,21 @@ def test_rewriting_a_copy_or_render_row_is_caught_by_audit_verify(rendered, vaul
     assert "audit log OK" in studio.cli(ADMIN, "audit", "verify").output
     with vault.transaction() as db:
         copy = db.scalars(select(Copy)).one()
-        copy.recipient = "eddie"  # an insider shifting the blame
+        copy.mark = 999  # an insider moving the mark onto someone else's codeword
         render = db.scalars(select(Render)).one()
         render.signed = False
     result = studio.cli(ADMIN, "audit", "verify")
     assert result.exit_code != 0
     assert f"copy {copy.id} in the database differs" in result.output
     assert "render r7.1 in the database differs" in result.output
+
+
+def test_a_member_without_the_trace_right_still_gets_the_c2pa_report(rendered) -> None:
+    studio = rendered
+    _, path = export_copy(studio, ADMIN, "dana", "dana.mp4")
+    stripped = _stripped(path, studio.tmp / "reposted.mp4")
+    result = studio.cli("dana", "verify", str(stripped), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["c2pa"]["state"] == "No manifest" and report["vault_copy"] is None
+    assert any("needs the trace right" in note for note in report["notes"])

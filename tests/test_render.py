@@ -219,7 +219,9 @@ def test_no_plaintext_reaches_the_disk_and_ctrl_c_leaves_the_vault_as_it_was(
 ) -> None:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    monkeypatch.setenv("TMPDIR", str(scratch))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where any temporary file would go
     done = json.loads(studio.render("vic", 12).output)
     assert list(scratch.iterdir()) == []
     plate_head = shot12["plate_data"][:64]

@@ -153,7 +153,7 @@ def _render_row(render: dict[str, Any]) -> tuple:
 
 
 def _copy_row(copy: dict[str, Any]) -> tuple:
-    return (copy["render"], copy["recipient"], copy["requested_by"], copy["sha256"])
+    return (copy["mark"], copy["render"], copy["recipient"], copy["requested_by"], copy["sha256"])
 
 
 def _apply(replay: _Replay, body: dict[str, Any], report: AuditReport) -> None:

@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vault import __version__
+from vault import __version__, access
 from vault.access import ROLES
 from vault.core import Vault
 from vault.errors import IntegrityError, MissingSecret, UsageError, VaultError
@@ -522,7 +522,10 @@ def verify(ctx: Context, path: Path, by_mark: bool, as_json: bool) -> None:
     if by_mark and report.provenance.state in ("No manifest", "Invalid"):
         if ctx.user:
             session = ctx.login("verify.mark", {"file": str(path)})
-            find_copy_by_mark(session, ctx.unseal(), report)
+            if session.may(access.TRACE):
+                find_copy_by_mark(session, ctx.unseal(), report)
+            else:
+                report.notes.append("looking a file up by its watermark needs the trace right")
         else:
             report.notes.append("set VAULT_USER to look the file up by its watermark")
     if as_json:

@@ -3,9 +3,8 @@
 The master is decrypted into memory and run through the swap pipeline with a marking
 backend (decode → embed the copy's codeword → H.264, audio copied), then signed with a new
 manifest: the master as parentOf ingredient, `c2pa.watermarked`, and a soft binding naming
-the watermark and the copy id. The copy is written beside OUT and renamed into place only
-after the copy and its audit entry are committed, so no marked file exists that the vault
-does not know about.
+the watermark and the copy id. The copy and its audit entry (with its mark) are committed
+before the file is written, so no marked file exists that the vault does not know about.
 
 Who may export to whom: the requester needs the export capability and read access to the
 render; the recipient must be an active member who may read it too (their role or a grant).
@@ -93,6 +92,7 @@ def export_copy(
 def copy_view(copy: Copy) -> dict[str, Any]:
     return {
         "copy_id": copy.id,
+        "mark": copy.mark,
         "render": copy.render,
         "recipient": copy.recipient,
         "requested_by": copy.requested_by,
@@ -186,7 +186,20 @@ def _marked(session, data: bytes, codeword, key: bytes, progress, arguments: dic
 def _deliver(
     session: MemberSession, copy: Copy, data: bytes, out: Path, asset_id: str, arguments: dict
 ) -> None:
-    """Write beside `out`, commit the copy and its audit entry, then rename into place."""
+    """Commit the copy and its audit entry first (its mark is then taken for good), then
+    write beside `out` and rename into place: a crash can leave a recorded copy that was never
+    delivered, never a marked file the vault does not know about."""
+    with session.vault.transaction() as db:
+        if db.scalar(select(Copy).where(Copy.mark == copy.mark)) is not None:
+            taken = IntegrityError("another export took this copy's mark", "export again")
+        else:
+            taken = None
+            db.add(copy)
+            session._record(
+                db, "export", "ok", arguments, asset_id=asset_id, detail={"copy": copy_view(copy)}
+            )
+    if taken is not None:
+        session._refuse("export", arguments, taken, asset_id=asset_id)
     temporary = out.with_name(f".{out.name}.vault-partial-{secrets.token_hex(4)}")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -194,16 +207,13 @@ def _deliver(
             sink.write(data)
             sink.flush()
             os.fsync(sink.fileno())
-        with session.vault.transaction() as db:
-            if db.scalar(select(Copy).where(Copy.mark == copy.mark)) is not None:
-                raise IntegrityError("another export took this copy's mark", "export again")
-            db.add(copy)
-            session._record(
-                db, "export", "ok", arguments, asset_id=asset_id, detail={"copy": copy_view(copy)}
-            )
         os.replace(temporary, out)
         fsync_directory(out.parent)
     except OSError as exc:
-        session._refuse("export", arguments, UsageError(f"cannot write {out}: {exc.strerror}"))
+        error = UsageError(
+            f"copy {copy.id} is recorded but {out} could not be written: {exc.strerror}",
+            "export again",
+        )
+        session._refuse("export", arguments, error, asset_id=asset_id)
     finally:
         temporary.unlink(missing_ok=True)

@@ -116,6 +116,10 @@ class MemberSession:
             self._record(db, action, outcome, arguments, asset_id=asset_id, reason=error.problem)
         raise error
 
+    def may(self, capability: str) -> bool:
+        """Whether this member's role has `capability` (no audit entry: nothing was tried)."""
+        return access.has_capability(self.role, capability)
+
     def _require(self, capability: str, action: str, arguments: dict[str, Any]) -> None:
         if not access.has_capability(self.role, capability):
             self._refuse(

@@ -126,10 +126,12 @@ def _trace(session, keys, frames: np.ndarray, fps: float, threshold: float, repo
     for match in matches:
         render, master = renders[match.render]
         report.source = _source(render, match, len(frames))
-        if not copies:
+        if not any(c.render == render.id for c in copies.values()):
             report.verdict = "never exported"
-            report.notes.append("no copy of any render was ever exported: nobody to accuse")
-            return
+            report.notes.append(
+                f"no copy of render {render.id} was ever exported: nobody to accuse"
+            )
+            continue
         data = decrypted(session, keys, master, "trace", {"render": render.id})
         reference = Reference.from_frames(_batches(data))
         evidence = extract(frames, key, code.length, master=reference, fps=fps)
@@ -143,6 +145,8 @@ def _trace(session, keys, frames: np.ndarray, fps: float, threshold: float, repo
                 for a in verdict.accused
             ]
             return
+    if report.verdict == "never exported":
+        return
     report.verdict = "no mark found"
     report.best_probability = best_p
     report.notes.append(_more_footage(len(frames) / fps, best_p, threshold))
