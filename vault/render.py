@@ -58,8 +58,8 @@ def render_shot(
     plate = decrypted(session, keys, inputs.plate, "render", arguments)
     face = decrypted(session, keys, inputs.face, "render", arguments)
     started = time.monotonic()
-    video, frames, sample = _swapped(session, inputs, plate, face, device, progress, arguments)
-    fingerprint = fingerprint_of(video)
+    video, frames, sample, fps = _swapped(session, inputs, plate, face, device, progress, arguments)
+    fingerprint = fingerprint_of(video, fps)
     render_number = _next_number(session, number)
     label = None
     if credentials is not None:
@@ -138,22 +138,13 @@ def _signed(
     return signed, provenance.read_provenance(signed, None).label
 
 
-def fingerprint_of(video: bytes) -> dict[str, Any]:
+def fingerprint_of(video: bytes, fps: float) -> dict[str, Any]:
     """The fingerprint row's fields for an MP4 (the pictures are the master's, sign or not)."""
     from detect import signatures
     from swap import read_batches
 
-    fps = _fps(video)
     rows = np.concatenate([signatures(batch) for batch in read_batches(io.BytesIO(video))])
     return {"fps": fps, "frames": len(rows), "signatures": rows.astype(np.float16).tobytes()}
-
-
-def _fps(video: bytes) -> float:
-    import av
-
-    with av.open(io.BytesIO(video)) as container:
-        stream = container.streams.video[0]
-        return float(stream.average_rate or stream.guessed_rate or 25)
 
 
 def render_view(render: Render) -> dict[str, Any]:
@@ -242,7 +233,7 @@ def _swapped(
     progress: FrameProgress | None,
     arguments: dict,
 ):
-    """(video bytes, frames, middle frame after the swap) or a logged refusal."""
+    """(video bytes, frames, middle frame after the swap, frame rate) or a logged refusal."""
     from swap import SwapError, load_backend, swap_video
 
     output = io.BytesIO()
@@ -258,7 +249,7 @@ def _swapped(
             UsageError(f"shot {inputs.shot.number}: {error.problem}", error.fix),
         )
     sample = result.sample[1] if result.sample else None
-    return output.getvalue(), result.frames, sample
+    return output.getvalue(), result.frames, sample, result.fps or 25.0
 
 
 def _next_number(session: MemberSession, shot: int) -> int:

@@ -92,7 +92,7 @@ def trace_file(
     if not 0 < threshold < 1:
         session._refuse("trace", arguments, UsageError("the threshold must be between 0 and 1"))
     try:
-        frames, fps = _suspect(path)
+        frames, fps = read_suspect(path)
     except SwapError as error:
         session._refuse("trace", arguments, UsageError(error.problem, error.fix))
     report = TraceReport(str(path), "not from this vault", c2pa=_c2pa_state(session, path))
@@ -108,57 +108,81 @@ def trace_file(
 
 
 def _trace(session, keys, frames: np.ndarray, fps: float, threshold: float, report) -> None:
-    from watermark import Reference, accuse, extract
-
     index, renders = _index(session)
-    matches = [m for m in index.search(frames, fps) if m.score >= MATCH_SCORE]
+    found = index.search(frames, fps)
+    matches = [m for m in found if m.score >= MATCH_SCORE]
     if not matches:
-        best = index.search(frames, fps)
-        score = f"{best[0].score:.2f}" if best else "none"
+        score = f"{found[0].score:.2f}" if found else "none"
         report.notes.append(f"best fingerprint match {score}, below {MATCH_SCORE}")
         return
     with session.vault.session() as db:
         copies = {c.mark: c for c in db.scalars(select(Copy))}
-    key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
-    code = marking.copy_code(key)
-    per_render = threshold / len(matches)
-    best_p = 1.0
-    for match in matches:
-        render, master = renders[match.render]
-        report.source = _source(render, match, len(frames))
-        if not any(c.render == render.id for c in copies.values()):
-            report.verdict = "never exported"
-            report.notes.append(
-                f"no copy of render {render.id} was ever exported: nobody to accuse"
-            )
-            continue
-        data = decrypted(session, keys, master, "trace", {"render": render.id})
-        reference = Reference.from_frames(_batches(data))
-        evidence = extract(frames, key, code.length, master=reference, fps=fps)
-        verdict = accuse(evidence, code, list(copies), threshold=per_render)
-        if verdict.ranking:
-            best_p = min(best_p, verdict.ranking[0].probability * len(matches))
-        if verdict.accused:
-            report.verdict = "accused"
-            report.accused = [
-                _accused(session, copies[a.copy], min(1.0, a.probability * len(matches)))
-                for a in verdict.accused
-            ]
-            return
-    if report.verdict == "never exported":
+    exported = [m for m in matches if any(c.render == m.render for c in copies.values())]
+    if not exported:
+        report.verdict = "never exported"
+        report.source = _source(renders[matches[0].render][0], matches[0], len(frames))
+        report.notes.append(f"no copy of render {matches[0].render} was ever exported")
+        return
+    masters = [renders[m.render] for m in exported]
+    accused, best_p, render = accuse_copies(
+        session, keys, frames, fps, masters, copies, threshold, "trace"
+    )
+    match = next((m for m in exported if render and m.render == render.id), exported[0])
+    report.source = _source(renders[match.render][0], match, len(frames))
+    if accused:
+        report.verdict = "accused"
+        report.accused = [_accused(session, copy, p) for copy, p in accused]
         return
     report.verdict = "no mark found"
     report.best_probability = best_p
     report.notes.append(_more_footage(len(frames) / fps, best_p, threshold))
 
 
-def _suspect(path: Path) -> tuple[np.ndarray, float]:
-    """Up to MAX_SECONDS of the suspect's frames and its frame rate, or a SwapError."""
+def accuse_copies(
+    session: MemberSession,
+    keys: UnsealedKeys,
+    frames: np.ndarray,
+    fps: float | None,
+    masters: list[tuple[Render, Asset]],
+    copies: dict[int, Copy],
+    threshold: float,
+    action: str,
+) -> tuple[list[tuple[Copy, float]], float, Render | None]:
+    """Read the suspect against each master in turn and test the evidence against every
+    issued copy. Each master tried is another test: the threshold is divided among them
+    (Bonferroni) and the probabilities multiplied back, so they cover the whole search.
+    Returns the accused copies with their probabilities, the best probability seen, and
+    the render whose master gave the accusation."""
+    from watermark import Reference, accuse, extract
+
+    key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
+    code = marking.copy_code(key)
+    tried = max(len(masters), 1)
+    best = 1.0
+    for render, master in masters:
+        data = decrypted(session, keys, master, action, {"render": render.id})
+        reference = Reference.from_frames(_batches(data))
+        evidence = extract(frames, key, code.length, master=reference, fps=fps)
+        verdict = accuse(evidence, code, list(copies), threshold=threshold / tried)
+        if verdict.ranking:
+            best = min(best, verdict.ranking[0].probability * tried)
+        if verdict.accused:
+            return (
+                [(copies[a.copy], min(1.0, a.probability * tried)) for a in verdict.accused],
+                best,
+                render,
+            )
+    return [], best, None
+
+
+def read_suspect(path: Path) -> tuple[np.ndarray, float]:
+    """Up to MAX_SECONDS (and MAX_BYTES) of a suspect's frames and its frame rate, or a
+    SwapError when it is not a readable video or has no picture."""
     import av
 
     from swap import SwapError, read_batches
 
-    kept, total, limit = [], 0, None
+    kept, total, limit, fps = [], 0, None, 25.0
     for batch in read_batches(path):
         if limit is None:
             with av.open(str(path)) as container:
@@ -170,7 +194,7 @@ def _suspect(path: Path) -> tuple[np.ndarray, float]:
         if total >= limit:
             break
     if not kept:
-        raise SwapError(f"{path} has no picture to trace", "give the leaked video itself")
+        raise SwapError(f"{path} has no picture to read", "give the video itself")
     return np.concatenate(kept), fps
 
 

@@ -13,20 +13,18 @@ renders and looks the copy up ("durable content credentials").
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import select
 
-from vault import access, marking
+from vault import access
 from vault.errors import UsageError
 from vault.export import copy_view
 from vault.models import Asset, Copy, Render
 from vault.provenance import Provenance, read_provenance
-from vault.render import decrypted, render_view
+from vault.render import render_view
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys, Vault
@@ -137,27 +135,21 @@ def verify_file(vault: Vault, path: Path) -> VerifyReport:
     return report
 
 
-def find_copy_by_mark(
-    session: MemberSession, keys: UnsealedKeys, report: VerifyReport, max_frames: int = 900
-) -> None:
+def find_copy_by_mark(session: MemberSession, keys: UnsealedKeys, report: VerifyReport) -> None:
     """Durable content credentials: with the manifest gone, read the forensic mark and look
     the copy up among every copy the vault issued; the result goes into `report`. Masters are
     tried newest first; the reading is logged (it decrypts them)."""
-    from swap import SwapError, read_batches
-    from watermark import DEFAULT_THRESHOLD, Reference, accuse, extract
+    from swap import SwapError
+    from vault.trace import accuse_copies, read_suspect
+    from watermark import DEFAULT_THRESHOLD
 
     arguments = {"file": report.path}
     session._require(access.TRACE, "verify.mark", arguments)
     try:
-        suspect = _frames(read_batches(report.path), max_frames)
+        suspect, fps = read_suspect(Path(report.path))
     except SwapError as error:  # the manifest check stands; only the mark cannot be read
         report.notes.append(f"no watermark lookup: {error.problem}")
         return
-    if suspect is None:
-        report.notes.append("no watermark lookup: the file has no picture")
-        return
-    key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
-    code = marking.copy_code(key)
     with session.vault.session() as db:
         copies = {c.mark: c for c in db.scalars(select(Copy))}
         renders = db.scalars(
@@ -165,41 +157,19 @@ def find_copy_by_mark(
             .where(Render.id.in_({c.render for c in copies.values()}))
             .order_by(Render.rendered_at.desc())
         ).all()
-        masters = [db.get(Asset, r.asset) for r in renders]
-    # Each master tried is another test: divide the threshold among them (Bonferroni) and
-    # report the bound multiplied back, so the probability stated covers the whole search.
-    threshold = DEFAULT_THRESHOLD / max(len(masters), 1)
-    found, probability = None, 1.0
-    for master in masters:
-        data = decrypted(session, keys, master, "verify.mark", arguments)
-        reference = Reference.from_frames(read_batches(io.BytesIO(data)))
-        evidence = extract(suspect, key, code.length, master=reference)
-        verdict = accuse(evidence, code, list(copies), threshold=threshold)
-        if verdict.accused:
-            found = verdict.accused[0]
-            probability = min(1.0, found.probability * len(masters))
-            break
+        masters = [(r, db.get(Asset, r.asset)) for r in renders]
+    accused, _, _ = accuse_copies(
+        session, keys, suspect, fps, masters, copies, DEFAULT_THRESHOLD, "verify.mark"
+    )
+    found = accused[0] if accused else None
     with session.vault.transaction() as db:
-        detail = {"copy": copies[found.copy].id if found else None}
+        detail = {"copy": found[0].id if found else None}
         session._record(db, "verify.mark", "ok", arguments, detail=detail)
     if found is None:
         report.notes.append("no mark of any copy this vault issued was found in it")
         return
-    report.vault_copy = copy_view(copies[found.copy]) | {
-        "false_accusation_probability": probability
-    }
+    report.vault_copy = copy_view(found[0]) | {"false_accusation_probability": found[1]}
     report.found_by = "watermark"
-
-
-def _frames(batches, limit: int) -> np.ndarray | None:
-    """Up to `limit` frames from the first batches, or None when there are none."""
-    kept, total = [], 0
-    for batch in batches:
-        kept.append(batch[: limit - total])
-        total += len(kept[-1])
-        if total >= limit:
-            break
-    return np.concatenate(kept) if kept else None
 
 
 def _media_type(path: Path) -> str:
