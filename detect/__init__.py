@@ -1,12 +1,25 @@
 """Leak tracing: find which render a suspect clip comes from, then (with the watermark
 library) whose copy it is. May import `watermark`, never `vault`.
 
-Built so far: perceptual fingerprints of frames (`signatures`) and the `FingerprintIndex`
-that matches a suspect clip to a render and a frame offset without decoding the renders.
-Registration, accusation, edit splitting and the report come with the trace issue.
+- `signatures` and `FingerprintIndex`: match a suspect clip to a render and a frame offset
+  without decoding the renders.
+- `segments`: split an edited leak (a trailer) at its cuts, so each shot is traced alone.
+- `changes`: what the leak went through (crop, scale, mirror, frame rate...), read off the
+  watermark's registration of the suspect to the master.
 """
 
+from detect.changes import Change, Clip, changes
+from detect.cuts import cuts, segments
 from detect.fingerprint import signatures
 from detect.index import FingerprintIndex, Match
 
-__all__ = ["FingerprintIndex", "Match", "signatures"]
+__all__ = [
+    "Change",
+    "Clip",
+    "FingerprintIndex",
+    "Match",
+    "changes",
+    "cuts",
+    "segments",
+    "signatures",
+]

@@ -1,5 +1,7 @@
-"""`vault trace` end to end: an attacked excerpt of one member's copy names that member;
-the master, a foreign clip and a never-exported render accuse no one."""
+"""`vault trace` end to end: an attacked excerpt of one member's copy names that member; an
+edit of two shots names both recipients; a second is too short to name anyone; a broken
+studio manifest is flagged; the master, a foreign clip and a never-exported render accuse
+no one."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ import json
 
 import av
 import cv2
+import numpy as np
 import pytest
-from conftest import ADMIN, Studio, export_copy, generated_clip
+from conftest import ADMIN, Studio, encode, export_copy, generated_clip, portrait
 
+from benchmarks.attacks import synthetic_clip
 from vault.models import AuditEntry
 
 
@@ -29,8 +33,14 @@ def _leak(copy, out, crop=40, size=(400, 300), skip=10, crf=28):
     return out
 
 
-def _trace(studio: Studio, path) -> dict:
-    result = studio.cli(ADMIN, "trace", str(path), "--json")
+def _frames(path, first: int, last: int, size=(400, 300)) -> list[np.ndarray]:
+    with av.open(str(path)) as source:
+        pictures = [f.to_ndarray(format="rgb24") for f in source.decode(video=0)][first:last]
+    return [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in pictures]
+
+
+def _trace(studio: Studio, path, *extra: str) -> dict:
+    result = studio.cli(ADMIN, "trace", str(path), "--json", *extra)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -52,7 +62,7 @@ def test_an_attacked_excerpt_names_the_member_whose_copy_it_was(rendered, vault)
     assert accused["false_accusation_probability"] < 1e-6
     assert accused["history"][0]["action"] == "export"
     assert report["segments"][0]["accused"] == report["accused"]
-    assert report["c2pa"] == "No manifest"
+    assert report["c2pa"]["state"] == "No manifest" and report["c2pa"]["forgery"] is None
     text = studio.cli(ADMIN, "trace", str(leak)).output
     assert "ACCUSED eddie" in text and accused["copy_id"] in text
     with vault.session() as db:
@@ -91,3 +101,68 @@ def test_tracing_what_is_not_video_is_a_logged_one_line_error(studio, vault, tmp
     assert "not a readable video" in result.output
     assert studio.last_entry(vault).action == "trace"
     assert studio.cli("ava", "trace", str(text)).exit_code == 4  # actors may not trace
+
+
+def test_an_edit_of_two_shots_is_split_and_each_traced_with_a_report_page(rendered) -> None:
+    studio = rendered
+    plate = studio.put(
+        ADMIN, "plate8.mp4", encode(synthetic_clip(2, 30, 320, 240, 3).frames), "footage"
+    )
+    face = studio.put(ADMIN, "president8.jpg", portrait(), "face")
+    assert studio.cli("vic", "shot", "add", "8", "--plate", plate, "--face", face).exit_code == 0
+    assert studio.render("vic", 8).exit_code == 0
+    export_copy(studio, ADMIN, "dana", "dana.mp4")
+    eddie = studio.tmp / "eddie8.mp4"
+    result = studio.cli(ADMIN, "export", "--shot", "8", "--to", "eddie", "-o", str(eddie))
+    assert result.exit_code == 0, result.output
+    trailer = studio.tmp / "trailer.mp4"
+    edit = _frames(studio.tmp / "dana.mp4", 5, 57) + _frames(eddie, 4, 56)
+    trailer.write_bytes(encode(np.stack(edit)))
+
+    page = studio.tmp / "trace.html"
+    report = _trace(studio, trailer, "--report", str(page))
+    first, second = report["segments"]
+    assert first["frames"] == [0, 52] and second["frames"] == [52, 104]
+    assert (first["source"]["shot"], second["source"]["shot"]) == (7, 8)
+    assert [a["recipient"] for a in first["accused"]] == ["dana"]
+    assert [a["recipient"] for a in second["accused"]] == ["eddie"]
+    assert report["verdict"] == "accused"
+    assert {a["recipient"] for a in report["accused"]} == {"dana", "eddie"}
+    assert all(a["false_accusation_probability"] < 1e-6 for a in report["accused"])
+    kinds = {c["kind"] for c in first["attacks"]}
+    assert {"scale", "excerpt"} <= kinds and "mirror" not in kinds
+    assert report["attacks"][0]["kind"] == "re-encode"
+    scores = np.array(first["frame_scores"])
+    assert len(scores) == 52 and scores.mean() > 1.0  # dana's mark, frame after frame
+
+    text = studio.cli(ADMIN, "trace", str(trailer)).output
+    assert "an edit of 2 shots" in text
+    assert "ACCUSED dana" in text and "ACCUSED eddie" in text
+    html = page.read_text()
+    assert html.count("<svg") == 2 and html.count("data:image/jpeg;base64,") == 4
+    assert "Accused: dana" in html and "Accused: eddie" in html
+
+
+def test_one_second_of_a_damaged_copy_is_not_enough_to_name_anyone(rendered) -> None:
+    studio = rendered
+    _, copy = export_copy(studio, ADMIN, "dana", "dana.mp4")
+    export_copy(studio, ADMIN, "eddie", "eddie.mp4")
+    short = _leak(copy, studio.tmp / "short.mp4", crop=80, size=(160, 120), skip=30, crf=38)
+    report = _trace(studio, short)
+    assert report["verdict"] == "insufficient evidence" and report["accused"] == []
+    assert report["source"]["shot"] == 7
+    assert any("too little footage" in note for note in report["segments"][0]["notes"])
+
+
+def test_a_copy_whose_studio_manifest_was_tampered_with_is_flagged_as_forged(rendered) -> None:
+    studio = rendered
+    _, copy = export_copy(studio, ADMIN, "dana", "dana.mp4")
+    data = bytearray(copy.read_bytes())
+    data[data.find(b"mdat") + 4000] ^= 0x01
+    altered = studio.tmp / "altered.mp4"
+    altered.write_bytes(data)
+    report = _trace(studio, altered)
+    assert report["c2pa"]["state"] == "Invalid"
+    assert report["c2pa"]["forgery"].startswith("FORGERY")
+    assert [a["recipient"] for a in report["accused"]] == ["dana"]  # the mark still speaks
+    assert "FORGERY" in studio.cli(ADMIN, "trace", str(altered)).output

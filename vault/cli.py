@@ -545,11 +545,22 @@ def verify(ctx: Context, path: Path, by_mark: bool, as_json: bool) -> None:
     help="Accuse only below this false-accusation probability.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--report",
+    "page",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the evidence as a self-contained HTML page (plots and pictures).",
+)
 @pass_context
-def trace(ctx: Context, path: Path, threshold: float, as_json: bool) -> None:
+def trace(ctx: Context, path: Path, threshold: float, as_json: bool, page: Path | None) -> None:
     """Find which render FILE comes from and whose copy it was (logged)."""
     session = ctx.login("trace", {"file": str(path), "threshold": threshold})
     report = session.trace(ctx.unseal(), path, threshold)
+    if page is not None:
+        from vault.layout import write_file_atomically
+        from vault.trace_page import render_page
+
+        write_file_atomically(page, render_page(report).encode())
     if as_json:
         print_json(report.to_json())
         return

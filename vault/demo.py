@@ -148,7 +148,9 @@ class Demo:
         print("\n== a leak: pat's copy cropped, scaled to 480x360, trimmed, re-encoded")
         leaked = self.workdir / "leaked.mp4"
         _reencode_without_manifest(copies["pat"], leaked, crop=40, size=(480, 360), skip=15)
-        self.run("sec", "trace", str(leaked))
+        page = Path.cwd() / "vault-demo-trace.html"
+        self.run("sec", "trace", str(leaked), "--report", str(page))
+        print(f"(the evidence page, with its plot and pictures, is kept at {page})")
 
     def _synthetic_plate(self) -> Path:
         path = self.workdir / "plate.bin"

@@ -33,58 +33,144 @@ if TYPE_CHECKING:
 MATCH_SCORE = 0.8  # mean fingerprint cosine from which a render is the suspect's source
 MAX_SECONDS = 30.0  # of the suspect read: evidence grows with length, and so does memory
 MAX_BYTES = 600_000_000  # of decoded suspect frames held at once
+MIN_SECONDS = 2.0  # below this, a clip that accuses no one is too short to say more
+SHORTEST_SHOT = 0.5  # seconds: a stretch between cuts shorter than this is not a shot
+_CANDIDATES = 5  # best fingerprint matches tried; sibling re-renders look alike
+# Overall verdict of several segments: the most telling one wins.
+_VERDICTS = (
+    "accused",
+    "no mark found",
+    "never exported",
+    "insufficient evidence",
+    "not from this vault",
+)
+
+
+@dataclass
+class SegmentReport:
+    """One shot of the suspect (the whole clip unless it was cut together from several)."""
+
+    frames: tuple[int, int]  # suspect frames [first, last)
+    seconds: float
+    verdict: str = "not from this vault"
+    source: dict[str, Any] | None = None
+    accused: list[dict[str, Any]] = field(default_factory=list)
+    best_probability: float | None = None
+    changes: list[dict[str, str]] = field(default_factory=list)
+    frame_scores: list[float] = field(default_factory=list)  # of the accused (or best) copy
+    pictures: dict[str, bytes] = field(default_factory=dict)  # suspect and master, JPEG
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "frames": list(self.frames),
+            "seconds": round(self.seconds, 2),
+            "verdict": self.verdict,
+            "source": self.source,
+            "accused": self.accused,
+            "best_probability": self.best_probability,
+            "attacks": self.changes,
+            "frame_scores": [round(v, 2) for v in self.frame_scores],
+            "notes": self.notes,
+        }
 
 
 @dataclass
 class TraceReport:
     file: str
-    verdict: str  # accused | no mark found | not from this vault | never exported
-    c2pa: str | None = None
-    source: dict[str, Any] | None = None
-    accused: list[dict[str, Any]] = field(default_factory=list)
-    best_probability: float | None = None
+    c2pa: dict[str, Any]
+    segments: list[SegmentReport] = field(default_factory=list)
+    file_changes: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def verdict(self) -> str:
+        found = {s.verdict for s in self.segments} or {"not from this vault"}
+        return next(v for v in _VERDICTS if v in found)
+
+    @property
+    def accused(self) -> list[dict[str, Any]]:
+        """Every copy accused in any segment, once, with its smallest probability."""
+        best: dict[str, dict[str, Any]] = {}
+        for segment in self.segments:
+            for a in segment.accused:
+                held = best.get(a["copy_id"])
+                if (
+                    held is None
+                    or a["false_accusation_probability"] < held["false_accusation_probability"]
+                ):
+                    best[a["copy_id"]] = a
+        return sorted(best.values(), key=lambda a: a["false_accusation_probability"])
+
+    @property
+    def lead(self) -> SegmentReport | None:
+        """The segment that decided the verdict."""
+        return next((s for s in self.segments if s.verdict == self.verdict), None)
+
+    @property
+    def attacks(self) -> list[dict[str, str]]:
+        seen = {(c["kind"], c["detail"]): c for s in self.segments for c in s.changes}
+        return self.file_changes + list(seen.values())
+
     def to_json(self) -> dict[str, Any]:
+        lead = self.lead
+        probabilities = [s.best_probability for s in self.segments if s.best_probability]
         return {
             "file": self.file,
             "verdict": self.verdict,
-            "c2pa": self.c2pa,
-            "source": self.source,
+            "source": lead.source if lead else None,
             "accused": self.accused,
-            "best_probability": self.best_probability,
-            "segments": [{"source": self.source, "accused": self.accused}] if self.source else [],
+            "attacks": self.attacks,
+            "c2pa": self.c2pa,
+            "best_probability": min(probabilities) if probabilities else None,
+            "segments": [s.to_json() for s in self.segments],
             "notes": self.notes,
         }
 
     def lines(self) -> list[str]:
         out = [f"{self.file}: {self.verdict}"]
-        if self.source:
-            s = self.source
-            out.append(
-                f"  source: shot {s['shot']}, render {s['render']} ({s['render_id']}), "
-                f"master frames {s['frames'][0]}-{s['frames'][1]}, match {s['score']:.2f}"
-            )
-        for a in self.accused:
-            out.append(
-                f"  ACCUSED {a['recipient']}: copy {a['copy_id']} exported {a['created_at'][:19]} "
-                f"by {a['requested_by']}; false-accusation probability "
-                f"{a['false_accusation_probability']:.1e}"
-            )
-            out += [
-                f"    audit #{h['seq']} {h['time'][:19]} {h['actor']} {h['action']}"
-                for h in a["history"]
-            ]
-        if self.c2pa:
-            out.append(f"  C2PA: {self.c2pa}")
+        several = len(self.segments) > 1
+        if several:
+            out.append(f"  an edit of {len(self.segments)} shots, each traced on its own:")
+        for number, segment in enumerate(self.segments, 1):
+            out += _segment_lines(segment, f"  shot {number} of the edit: " if several else "  ")
+        if self.file_changes:
+            out.append("  the file: " + "; ".join(c["detail"] for c in self.file_changes))
+        out.append(f"  C2PA: {self.c2pa['state'] or 'not checked for this format'}")
         out += [f"  note: {note}" for note in self.notes]
         return out
+
+
+def _segment_lines(segment: SegmentReport, lead: str) -> list[str]:
+    first, last = segment.frames
+    out = [f"{lead}frames {first}-{last - 1} ({segment.seconds:.1f} s): {segment.verdict}"]
+    if segment.source:
+        s = segment.source
+        out.append(
+            f"    source: shot {s['shot']}, render {s['render']} ({s['render_id']}), "
+            f"master frames {s['frames'][0]}-{s['frames'][1]}, match {s['score']:.2f}"
+        )
+    for a in segment.accused:
+        out.append(
+            f"    ACCUSED {a['recipient']}: copy {a['copy_id']} exported {a['created_at'][:19]} "
+            f"by {a['requested_by']}; false-accusation probability "
+            f"{a['false_accusation_probability']:.1e}"
+        )
+        out += [
+            f"      audit #{h['seq']} {h['time'][:19]} {h['actor']} {h['action']}"
+            for h in a["history"]
+        ]
+    if segment.changes:
+        out.append("    attacks seen: " + "; ".join(c["detail"] for c in segment.changes))
+    out += [f"    note: {note}" for note in segment.notes]
+    return out
 
 
 def trace_file(
     session: MemberSession, keys: UnsealedKeys, path: Path, threshold: float = 1e-6
 ) -> TraceReport:
     """Trace `path` to a render and an issued copy; the report says why when it cannot."""
+    from detect import segments
     from swap import SwapError
 
     arguments = {"file": str(path), "threshold": threshold}
@@ -95,47 +181,103 @@ def trace_file(
         frames, fps = read_suspect(path)
     except SwapError as error:
         session._refuse("trace", arguments, UsageError(error.problem, error.fix))
-    report = TraceReport(str(path), "not from this vault", c2pa=_c2pa_state(session, path))
-    if report.c2pa == "Invalid":
-        report.notes.append(
-            "its C2PA manifest does not verify: altered after signing, or a forged claim"
-        )
-    _trace(session, keys, frames, fps, threshold, report)
+    report = TraceReport(str(path), _c2pa(session, path))
+    if report.c2pa["forgery"]:
+        report.notes.append(report.c2pa["forgery"])
+    elif report.c2pa["state"] == "Invalid":
+        report.notes.append("its C2PA manifest does not verify: altered after signing")
+    search = _Search(session, keys)
+    shots = segments(frames, shortest=max(1, round(SHORTEST_SHOT * fps)))
+    for first, last in shots:
+        segment = SegmentReport((first, last), (last - first) / fps)
+        # Each shot is a test of its own: the threshold is shared among them (Bonferroni).
+        search.trace(frames[first:last], fps, threshold, len(shots), segment)
+        report.segments.append(segment)
+    report.file_changes = _file_changes(path, report.accused, search)
     with session.vault.transaction() as db:
         detail = {"verdict": report.verdict, "copies": [a["copy_id"] for a in report.accused]}
         session._record(db, "trace", "ok", arguments, detail=detail)
     return report
 
 
-def _trace(session, keys, frames: np.ndarray, fps: float, threshold: float, report) -> None:
-    index, renders = _index(session)
-    found = index.search(frames, fps)
-    matches = [m for m in found if m.score >= MATCH_SCORE]
-    if not matches:
-        score = f"{found[0].score:.2f}" if found else "none"
-        report.notes.append(f"best fingerprint match {score}, below {MATCH_SCORE}")
-        return
-    with session.vault.session() as db:
-        copies = {c.mark: c for c in db.scalars(select(Copy))}
-    exported = [m for m in matches if any(c.render == m.render for c in copies.values())]
-    if not exported:
-        report.verdict = "never exported"
-        report.source = _source(renders[matches[0].render][0], matches[0], len(frames))
-        report.notes.append(f"no copy of render {matches[0].render} was ever exported")
-        return
-    masters = [renders[m.render] for m in exported]
-    accused, best_p, render = accuse_copies(
-        session, keys, frames, fps, masters, copies, threshold, "trace"
-    )
-    match = next((m for m in exported if render and m.render == render.id), exported[0])
-    report.source = _source(renders[match.render][0], match, len(frames))
-    if accused:
-        report.verdict = "accused"
-        report.accused = [_accused(session, copy, p) for copy, p in accused]
-        return
-    report.verdict = "no mark found"
-    report.best_probability = best_p
-    report.notes.append(_more_footage(len(frames) / fps, best_p, threshold))
+class _Search:
+    """What every segment of one trace shares: the render index, the issued copies, and
+    each master read once (decrypted, logged, and reduced to a watermark Reference)."""
+
+    def __init__(self, session: MemberSession, keys: UnsealedKeys) -> None:
+        self.session, self.keys = session, keys
+        self.index, self.renders = _index(session)
+        with session.vault.session() as db:
+            self.copies = {c.mark: c for c in db.scalars(select(Copy))}
+        self.masters: dict[str, _Master] = {}
+
+    def trace(
+        self, frames: np.ndarray, fps: float, threshold: float, tests: int, out: SegmentReport
+    ) -> None:
+        found = self.index.search(frames, fps, top=_CANDIDATES)
+        matches = [m for m in found if m.score >= MATCH_SCORE]
+        if not matches:
+            score = f"{found[0].score:.2f}" if found else "none"
+            out.notes.append(f"best fingerprint match {score}, below {MATCH_SCORE}")
+            return
+        exported = [m for m in matches if any(c.render == m.render for c in self.copies.values())]
+        if not exported:
+            out.verdict = "never exported"
+            out.source = _source(self.renders[matches[0].render][0], matches[0], len(frames))
+            out.notes.append(f"no copy of render {matches[0].render} was ever exported")
+            return
+        masters = [self.renders[m.render] for m in exported]
+        reading = accuse_copies(
+            self.session,
+            self.keys,
+            frames,
+            fps,
+            masters,
+            self.copies,
+            threshold / tests,
+            "trace",
+            self.masters,
+        )
+        render = reading.render or masters[0][0]
+        match = next(m for m in exported if m.render == render.id)
+        out.source = _source(render, match, len(frames))
+        out.accused = [
+            _accused(self.session, copy, min(1.0, p * tests)) for copy, p in reading.accused
+        ]
+        out.best_probability = min(1.0, reading.best * tests)
+        out.notes += reading.notes
+        if reading.evidence is not None:
+            _describe(reading, frames, fps, out)
+        if out.accused:
+            out.verdict = "accused"
+        elif out.seconds < MIN_SECONDS:
+            out.verdict = "insufficient evidence"
+            out.notes.append(_too_short(out.seconds))
+        else:
+            out.verdict = "no mark found"
+            out.notes.append(_more_footage(out.seconds, out.best_probability, threshold))
+
+
+@dataclass
+class _Master:
+    """A master render as trace reads it: its watermark reference and its plaintext."""
+
+    reference: Any  # watermark.Reference
+    data: bytes
+
+
+@dataclass
+class Reading:
+    """What reading a suspect's mark against the candidate masters found."""
+
+    accused: list[tuple[Copy, float]]  # with probabilities covering the masters tried
+    best: float  # smallest probability seen, accused or not
+    render: Render | None  # the master the evidence below was read against
+    evidence: Any = None  # watermark.Evidence
+    master: _Master | None = None
+    top: Copy | None = None  # the best-scoring copy
+    key: bytes = b""
+    notes: list[str] = field(default_factory=list)
 
 
 def accuse_copies(
@@ -147,32 +289,126 @@ def accuse_copies(
     copies: dict[int, Copy],
     threshold: float,
     action: str,
-) -> tuple[list[tuple[Copy, float]], float, Render | None]:
+    cache: dict[str, _Master] | None = None,
+) -> Reading:
     """Read the suspect against each master in turn and test the evidence against every
     issued copy. Each master tried is another test: the threshold is divided among them
     (Bonferroni) and the probabilities multiplied back, so they cover the whole search.
-    Returns the accused copies with their probabilities, the best probability seen, and
-    the render whose master gave the accusation."""
-    from watermark import Reference, accuse, extract
+    Stops at the first master that gives an accusation; otherwise the reading with the
+    best probability is returned."""
+    from watermark import WatermarkError, accuse, extract
 
     key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
     code = marking.copy_code(key)
     tried = max(len(masters), 1)
-    best = 1.0
-    for render, master in masters:
-        data = decrypted(session, keys, master, action, {"render": render.id})
-        reference = Reference.from_frames(_batches(data))
-        evidence = extract(frames, key, code.length, master=reference, fps=fps)
+    cache = {} if cache is None else cache
+    result = Reading([], 1.0, None, key=key)
+    for render, asset in masters:
+        master = cache.get(render.id) or _read_master(session, keys, asset, action, render)
+        cache[render.id] = master
+        try:
+            evidence = extract(frames, key, code.length, master=master.reference, fps=fps)
+        except WatermarkError as error:
+            result.notes.append(f"render {render.id}: {error}")
+            continue
         verdict = accuse(evidence, code, list(copies), threshold=threshold / tried)
-        if verdict.ranking:
-            best = min(best, verdict.ranking[0].probability * tried)
-        if verdict.accused:
-            return (
+        best = verdict.ranking[0].probability * tried if verdict.ranking else 1.0
+        if verdict.accused or result.render is None or best < result.best:
+            result = Reading(
                 [(copies[a.copy], min(1.0, a.probability * tried)) for a in verdict.accused],
-                best,
+                min(result.best, best),
                 render,
+                evidence,
+                master,
+                copies[verdict.ranking[0].copy] if verdict.ranking else None,
+                key,
+                result.notes,
             )
-    return [], best, None
+        if verdict.accused:
+            break
+    return result
+
+
+def _read_master(
+    session: MemberSession, keys: UnsealedKeys, asset: Asset, action: str, render: Render
+) -> _Master:
+    from watermark import Reference
+
+    data = decrypted(session, keys, asset, action, {"render": render.id})
+    return _Master(Reference.from_frames(_batches(data)), data)
+
+
+def _describe(reading: Reading, frames: np.ndarray, fps: float, out: SegmentReport) -> None:
+    """The segment's attacks, per-frame detection scores and a matched pair of pictures."""
+    from detect import Clip, changes
+    from vault.provenance import thumbnail_jpeg
+    from watermark import frame_scores
+
+    evidence, master = reading.evidence, reading.master
+    copy = reading.accused[0][0] if reading.accused else reading.top
+    if copy is not None:
+        codeword = marking.copy_code(reading.key).codeword(copy.mark)
+        out.frame_scores = frame_scores(evidence, codeword, reading.key).tolist()
+    registration = evidence.registration
+    if registration is None:
+        out.notes.append("the clip could not be registered to the master: read blind")
+        return
+    middle = len(frames) // 2
+    master_index = int(registration.frame_map[middle])
+    master_frame, master_fps = _frame_at(master.data, master_index)
+    suspect = Clip(frames.shape[1], frames.shape[2], fps, len(frames))
+    original = Clip(*master_frame.shape[:2], master_fps, len(master.reference))
+    found = changes(
+        registration, suspect, original, frames[middle], master.reference.luma[master_index]
+    )
+    out.changes = [c.to_json() for c in found]
+    out.pictures = {
+        "suspect": thumbnail_jpeg(frames[middle], 480),
+        "master": thumbnail_jpeg(master_frame, 480),
+    }
+
+
+def _frame_at(data: bytes, index: int) -> tuple[np.ndarray, float]:
+    """Frame `index` of an in-memory video, and its frame rate."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        last = None
+        for number, frame in enumerate(container.decode(stream)):
+            last = frame
+            if number == index:
+                break
+        return last.to_ndarray(format="rgb24"), rate
+
+
+def _file_changes(path: Path, accused: list[dict[str, Any]], search: _Search) -> list[dict]:
+    """Whether the file is a copy exactly as issued, or was re-encoded on the way."""
+    import hashlib
+
+    import av
+
+    if not accused:
+        return []
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    issued = {c.sha256 for c in search.copies.values() if c.id == accused[0]["copy_id"]}
+    if digest in issued:
+        return [{"kind": "none", "detail": "the copy exactly as issued, byte for byte"}]
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        rate = stream.bit_rate or container.bit_rate or 0
+        codec = stream.codec_context.name
+    return [
+        {
+            "kind": "re-encode",
+            "detail": f"re-encoded or re-wrapped: {codec}"
+            + (f" at {rate / 1000:.0f} kb/s" if rate else "")
+            + ", not the file as issued",
+        }
+    ]
 
 
 def read_suspect(path: Path) -> tuple[np.ndarray, float]:
@@ -266,10 +502,34 @@ def _more_footage(seconds: float, best: float, threshold: float) -> str:
     )
 
 
-def _c2pa_state(session: MemberSession, path: Path) -> str | None:
+def _too_short(seconds: float) -> str:
+    return (
+        f"{seconds:.1f} s is too little footage to name anyone: nobody is accused; "
+        f"give at least {MIN_SECONDS:.0f} s, ideally 10 s or more"
+    )
+
+
+def _c2pa(session: MemberSession, path: Path) -> dict[str, Any]:
+    """The suspect's C2PA state, and a forgery warning when it claims to be the studio's
+    and that claim does not hold (a broken signature, or someone else's)."""
     from vault.verify import verify_file
 
     try:
-        return verify_file(session.vault, path).provenance.state
+        provenance = verify_file(session.vault, path).provenance
     except UsageError:
-        return None  # not a format C2PA is checked in here
+        return {"state": None, "signer": None, "forgery": None}
+    claims_studio = bool(provenance.render or provenance.copy) or (
+        provenance.claim_generator or ""
+    ).startswith("vault")
+    forgery = None
+    if claims_studio and provenance.state == "Invalid":
+        forgery = (
+            "FORGERY: its manifest claims to come from this studio but its signature fails "
+            "(forged, or altered after signing)"
+        )
+    elif claims_studio and provenance.state == "Valid":
+        forgery = (
+            f"FORGERY: its manifest claims to come from this studio but is signed by "
+            f"{provenance.signer}, not under the studio root"
+        )
+    return {"state": provenance.state, "signer": provenance.signer, "forgery": forgery}

@@ -158,10 +158,10 @@ def find_copy_by_mark(session: MemberSession, keys: UnsealedKeys, report: Verify
             .order_by(Render.rendered_at.desc())
         ).all()
         masters = [(r, db.get(Asset, r.asset)) for r in renders]
-    accused, _, _ = accuse_copies(
+    reading = accuse_copies(
         session, keys, suspect, fps, masters, copies, DEFAULT_THRESHOLD, "verify.mark"
     )
-    found = accused[0] if accused else None
+    found = reading.accused[0] if reading.accused else None
     with session.vault.transaction() as db:
         detail = {"copy": found[0].id if found else None}
         session._record(db, "verify.mark", "ok", arguments, detail=detail)

@@ -14,7 +14,7 @@ picture and over time; see the module docstrings of schedule, embed, extract and
 from watermark.accusation import DEFAULT_THRESHOLD, Accusation, Verdict, accuse
 from watermark.embedding import embed
 from watermark.errors import WatermarkError
-from watermark.extraction import Evidence, extract
+from watermark.extraction import Evidence, extract, frame_scores
 from watermark.reference import Reference
 from watermark.tardos import TardosCode, code_length
 
@@ -30,4 +30,5 @@ __all__ = [
     "code_length",
     "embed",
     "extract",
+    "frame_scores",
 ]

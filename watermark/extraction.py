@@ -46,6 +46,9 @@ class Evidence:
     mode: str  # "informed" or "blind"
     registration: Registration | None = None
     note: str = ""
+    # Per frame: the z of every position (T, m) and the mark-schedule frame it was read as.
+    frame_z: np.ndarray | None = None
+    frame_indices: np.ndarray | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -119,7 +122,7 @@ def _informed(
     z_frames = _frame_z(schedule, _detrend(np.stack(grids)))
     frame_map = registration.frame_map + _best_shift(schedule, z_frames, registration)
     z, observed = _accumulate(schedule, z_frames, frame_map)
-    return _evidence(z, observed, len(luma), "informed", registration)
+    return _evidence(z, observed, len(luma), "informed", registration, z_frames, frame_map)
 
 
 def _best_shift(schedule: Schedule, z_frames: np.ndarray, registration: Registration) -> int:
@@ -171,8 +174,9 @@ def _blind(schedule: Schedule, luma: np.ndarray, mask: np.ndarray, note: str) ->
     residual = _suppress_picture(luma) * mask
     z_frames = _frame_z(schedule, _detrend(np.stack([_to_grid(plane) for plane in residual])))
     start = _cycle_offset(schedule, z_frames)
-    z, observed = _accumulate(schedule, z_frames, start + np.arange(len(luma)))
-    return _evidence(z, observed, len(luma), "blind", None, note)
+    frame_indices = start + np.arange(len(luma))
+    z, observed = _accumulate(schedule, z_frames, frame_indices)
+    return _evidence(z, observed, len(luma), "blind", None, z_frames, frame_indices, note)
 
 
 def _suppress_picture(luma: np.ndarray) -> np.ndarray:
@@ -270,10 +274,44 @@ def _evidence(
     frames: int,
     mode: str,
     registration: Registration | None,
+    z_frames: np.ndarray,
+    frame_indices: np.ndarray,
     note: str = "",
 ) -> Evidence:
     """Soft evidence tanh(s z): the posterior mean of a ±1 bit seen as s·bit + N(0, 1) noise."""
     if observed == 0:
         raise WatermarkError("the clip showed no part of the mark", "pass a longer clip")
     strength = max(_signal_strength(z[z != 0]), 0.1)
-    return Evidence(np.tanh(strength * z), z, observed, frames, mode, registration, note)
+    return Evidence(
+        np.tanh(strength * z),
+        z,
+        observed,
+        frames,
+        mode,
+        registration,
+        note,
+        z_frames.astype(np.float32),
+        np.asarray(frame_indices),
+    )
+
+
+def frame_scores(evidence: Evidence, codeword: np.ndarray, key: bytes) -> np.ndarray:
+    """How strongly each suspect frame carries `codeword`, one value per frame.
+
+    Each frame's z-scores of the positions it carries, signed by the codeword's bits and
+    combined with the embedding weights: about N(0, 1) for a codeword the frame does not
+    carry, positive and steady for the one it does. For plots (where in the clip the mark
+    is strong); the accusation uses the pooled evidence, not these.
+    """
+    if evidence.frame_z is None or evidence.frame_indices is None:
+        raise WatermarkError("this evidence kept no per-frame readings")
+    bits = np.asarray(codeword)
+    schedule = Schedule.for_key(check_key(key), evidence.frame_z.shape[1])
+    if bits.shape != (schedule.code_length,):
+        raise WatermarkError(f"the codeword must have {schedule.code_length} bits")
+    pairs, weights = _carried(schedule, evidence.frame_indices)
+    frames, positions = pairs // schedule.code_length, pairs % schedule.code_length
+    signed = weights * evidence.frame_z.reshape(-1)[pairs] * (2.0 * bits[positions] - 1.0)
+    total = np.bincount(frames, weights=signed, minlength=len(evidence.frame_z))
+    power = np.bincount(frames, weights=weights**2, minlength=len(evidence.frame_z))
+    return total / np.sqrt(np.maximum(power, 1e-12))

@@ -48,6 +48,8 @@ class Registration:
     # Shifts of the whole frame map that match the picture as well (a static shot, a repeat):
     # the picture cannot choose between them, the mark's timing can.
     shifts: np.ndarray
+    suspect_size: tuple[int, int]  # (height, width) of the suspect at analysis size
+    master_size: tuple[int, int]  # the same for the master
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -105,7 +107,9 @@ def _fit(
     # A sub-pixel change cannot move the match in time; a larger one can.
     if _corner_shift(refined, homography, suspect.shape[1:]) > 0.5:
         frame_map, similarity, shifts = _align_in_time(suspect, reference, refined, suspect_fps)
-    return Registration(refined, flipped, frame_map, inliers, similarity, shifts)
+    return Registration(
+        refined, flipped, frame_map, inliers, similarity, shifts, suspect.shape[1:], reference.size
+    )
 
 
 def _corner_shift(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> float:
