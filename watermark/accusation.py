@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -18,6 +19,15 @@ from watermark.extraction import Evidence
 from watermark.tardos import TardosCode
 
 DEFAULT_THRESHOLD = 1e-6
+
+
+class Marks(Protocol):
+    """Evidence from any medium: one value in [-1, 1] per code position. The video's
+    `Evidence` is one; a screenplay excerpt's (detect.script.ScriptEvidence) is another."""
+
+    values: np.ndarray
+
+    def to_json(self) -> dict[str, object]: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class Verdict:
     accused: list[Accusation]
     ranking: list[Accusation]  # the best-scoring copies, accused or not
     threshold: float
-    evidence: Evidence
+    evidence: Evidence | Marks
 
     @property
     def marked(self) -> bool:
@@ -66,7 +76,7 @@ class Verdict:
 
 
 def accuse(
-    evidence: Evidence,
+    evidence: Evidence | Marks,
     code: TardosCode,
     issued: Sequence[int],
     *,

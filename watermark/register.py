@@ -277,9 +277,11 @@ def _align_in_time(
     needed = np.unique(np.concatenate(windows))
     masters = unit_rows(reference.luma[needed][:, keep].astype(np.float32))
     suspects = unit_rows(warped[:, keep])
+    # One matrix product for every pair is far cheaper than gathering each frame's window.
+    product = suspects @ masters.T
     fine = np.full_like(coarse, -1.0)
     for i, window in enumerate(windows):
-        fine[i, window] = masters[np.searchsorted(needed, window)] @ suspects[i]
+        fine[i, window] = product[i, np.searchsorted(needed, window)]
     frame_map, similarity = _monotone_path(fine, rate)
     return frame_map, similarity, _equivalent_shifts(coarse, frame_map)
 

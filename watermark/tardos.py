@@ -83,12 +83,29 @@ class TardosCode:
     cutoff: float
 
     @classmethod
-    def generate(cls, key: bytes, length: int, colluders: int) -> TardosCode:
-        """Draw the bias vector deterministically from the key (same key, same code)."""
+    def generate(
+        cls, key: bytes, length: int, colluders: int, *, bias: str = "arcsine"
+    ) -> TardosCode:
+        """Draw the bias vector deterministically from the key (same key, same code).
+
+        `bias="arcsine"` is Tardos' density, for many positions read with noise (video).
+        `bias="uniform"` fixes every p_i at 1/2, for few positions read almost without
+        noise (a screenplay excerpt): each agreeing position then adds exactly 1 to the
+        leaker's score, against E[2 sqrt(p(1-p))] = 2/π under the arcsine density, so about
+        a third as many positions reach the same false-accusation bound. It keeps coalitions
+        of two in check (their scores sum to twice the positions where they agree, so one of
+        them scores at least half a lone leaker's score, whatever they do), but it is not
+        collusion-secure for larger coalitions the way the arcsine code is.
+        """
         if length < 1 or colluders < 1:
             raise WatermarkError("length and colluders must be at least 1")
-        cutoff = 1.0 / (300 * colluders)
-        p = _arcsine_biases(_rng(key, b"bias", length, colluders), length, cutoff)
+        if bias == "arcsine":
+            cutoff = 1.0 / (300 * colluders)
+            p = _arcsine_biases(_rng(key, b"bias", length, colluders), length, cutoff)
+        elif bias == "uniform":
+            cutoff, p = 0.5, np.full(length, 0.5)
+        else:
+            raise WatermarkError(f"unknown bias {bias!r}", "use 'arcsine' or 'uniform'")
         p.flags.writeable = False
         return cls(key=bytes(key), p=p, colluders=colluders, cutoff=cutoff)
 

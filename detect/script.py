@@ -1,0 +1,221 @@
+"""Evidence from a leaked screenplay excerpt: which spelling each covered site shows.
+
+The excerpt is aligned word by word to the master (align.py). For each master site whose
+neighbouring words were found, the excerpt's text between those neighbours is compared
+with the master's text between them spelled either way (Levenshtein distance, after case,
+apostrophes and spacing are normalised). The confidence of a reading is how much closer it
+is to one spelling than to the other, as a fraction of how far the two spellings are apart,
+scaled by how far that kind of variant can be trusted from this source (a comma from OCR
+counts for half). Site k's reading becomes evidence for code position k's bit through the
+keyed `SiteCode`, the same mapping the copies were made with.
+
+The accusation's false-accusation bound holds whatever the confidences are, because an
+innocent recipient's codeword is independent of the excerpt; confidences only decide how
+quickly the guilty one's score grows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from detect.align import Words, align, words
+from detect.errors import DetectError
+from detect.text_source import Claims, SuspectText
+from watermark.script import RELIABILITY, Layout, Site, SiteCode, find_sites, lay_out
+
+__all__ = ["ScriptEvidence", "script_evidence"]
+
+_NOT_THIS_SCRIPT = 0.3  # below this fraction of aligned words the excerpt is another text
+_CONTEXT_REACH = 3  # words to step over when a site's neighbour was dropped or mistyped
+_MAX_JOINT = 3  # sites read jointly when they share a window
+
+
+@dataclass(frozen=True, eq=False)
+class ScriptEvidence:
+    """Soft evidence per code position from an excerpt, and what the excerpt covered."""
+
+    values: np.ndarray
+    observed: int  # code positions with non-zero evidence
+    sites_total: int  # sites in the master
+    sites_covered: int  # sites whose neighbouring words the excerpt contains
+    sites_read: int  # sites whose spelling could be told
+    aligned: float  # fraction of the excerpt's words found in the master
+    excerpt_words: int
+    lines: tuple[int, int] | None  # first and last master line covered (1-based)
+    pages: tuple[int, int] | None  # first and last master page covered
+    source: str = "text"
+    claims: Claims = field(default_factory=Claims)
+    note: str = ""
+
+    @property
+    def from_this_script(self) -> bool:
+        return self.aligned >= _NOT_THIS_SCRIPT
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "mode": "script",
+            "source": self.source,
+            "observed_positions": self.observed,
+            "sites": {"total": self.sites_total, "covered": self.sites_covered},
+            "sites_read": self.sites_read,
+            "aligned": round(self.aligned, 3),
+            "excerpt_words": self.excerpt_words,
+            "lines": list(self.lines) if self.lines else None,
+            "pages": list(self.pages) if self.pages else None,
+            "claims": self.claims.to_json(),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class _Master:
+    text: str
+    sites: list[Site]
+    words: Words
+    layout: Layout
+    line_starts: np.ndarray
+
+
+@lru_cache(maxsize=8)
+def _master(text: str) -> _Master:
+    """The master's sites, words and pages, computed once per script."""
+    line_starts = np.array([0] + [i + 1 for i, c in enumerate(text) if c == "\n"])
+    return _Master(text, find_sites(text), words(text), lay_out(text), line_starts)
+
+
+def script_evidence(
+    master: str, excerpt: str | SuspectText, key: bytes, code_length: int
+) -> ScriptEvidence:
+    """Read an excerpt (text, or a `read_text` result) against the master script."""
+    if code_length < 1:
+        raise DetectError("the code length must be at least 1")
+    suspect = excerpt if isinstance(excerpt, SuspectText) else SuspectText(excerpt, "text")
+    m = _master(master)
+    ex_words = words(suspect.text)
+    values = np.zeros(code_length)
+    common = {"source": suspect.source, "claims": suspect.claims}
+    if not m.sites:
+        return ScriptEvidence(
+            values, 0, 0, 0, 0, 0.0, len(ex_words), None, None, **common,
+            note="the master script has no variant sites: no copy of it can be told apart",
+        )  # fmt: skip
+    alignment = align(m.words, ex_words)
+    fraction = alignment.fraction(len(ex_words))
+    if fraction < _NOT_THIS_SCRIPT:
+        return ScriptEvidence(
+            values, 0, len(m.sites), 0, 0, fraction, len(ex_words), None, None, **common,
+            note=f"only {fraction:.0%} of the excerpt's words follow this script: "
+            "it is not an excerpt of it",
+        )  # fmt: skip
+
+    reliability = RELIABILITY["ocr" if suspect.ocr else "text"]
+    forms = np.zeros(len(m.sites), dtype=np.uint8)
+    confidence = np.zeros(len(m.sites))
+    covered = 0
+    for site in m.sites:
+        reading = _read(m, site, suspect.text, ex_words, alignment.to_excerpt)
+        if reading is None:
+            continue
+        covered += 1
+        forms[site.index], clarity = reading
+        confidence[site.index] = clarity * reliability[site.kind]
+    mapping = SiteCode.derive(len(m.sites), code_length, key)
+    values = mapping.evidence(forms, confidence, code_length)
+    lines, pages = _range(m, alignment.to_excerpt)
+    return ScriptEvidence(
+        values=values,
+        observed=int(np.count_nonzero(values)),
+        sites_total=len(m.sites),
+        sites_covered=covered,
+        sites_read=int(np.count_nonzero(confidence)),
+        aligned=fraction,
+        excerpt_words=len(ex_words),
+        lines=lines,
+        pages=pages,
+        **common,
+    )
+
+
+def _read(
+    m: _Master, site: Site, excerpt: str, ex_words: Words, to_excerpt: np.ndarray
+) -> tuple[int, float] | None:
+    """(spelling seen, clarity in [0, 1]) at one site, or None if the excerpt lacks it."""
+    left = int(np.searchsorted(m.words.ends, site.start, side="right")) - 1
+    right = int(np.searchsorted(m.words.starts, site.end, side="left"))
+    left = _nearest_paired(to_excerpt, left, -1)
+    right = _nearest_paired(to_excerpt, right, +1)
+    if left is None or right is None:
+        return None
+    e_left, e_right = int(to_excerpt[left]), int(to_excerpt[right])
+    if not 0 <= e_right - e_left <= right - left + 4:
+        return None  # the neighbours are paired but too far apart: a gap, not this site
+    window = (int(m.words.ends[left]), int(m.words.starts[right]))
+    seen = _normal(excerpt[ex_words.ends[e_left] : ex_words.starts[e_right]])
+    distance = _distances(m, site, window, seen)
+    spread = Levenshtein.distance(_normal(site.forms[0]), _normal(site.forms[1]))
+    best = int(np.argmin(distance))
+    clarity = (distance[1 - best] - distance[best]) / max(1, spread)
+    return best, float(min(1.0, clarity))
+
+
+def _nearest_paired(to_excerpt: np.ndarray, i: int, step: int) -> int | None:
+    for k in range(_CONTEXT_REACH + 1):
+        j = i + step * k
+        if 0 <= j < len(to_excerpt) and to_excerpt[j] >= 0:
+            return j
+    return None
+
+
+def _distances(m: _Master, site: Site, window: tuple[int, int], seen: str) -> np.ndarray:
+    """Distance of the excerpt's window to the master's, per spelling of `site`; other
+    sites in the same window may show either spelling, and the closer one counts."""
+    start, end = window
+    others = [
+        s for s in m.sites[max(0, site.index - _MAX_JOINT) : site.index + _MAX_JOINT + 1]
+        if s is not site and s.start < end and s.end > start and start <= s.start
+        and s.end <= end
+    ]  # fmt: skip
+    distance = np.full(2, np.inf)
+    for choice in itertools.product((0, 1), repeat=len(others)):
+        chosen = dict(zip((s.index for s in others), choice, strict=True))
+        for form in (0, 1):
+            chosen[site.index] = form
+            candidate = _spell(m.text, start, end, sorted([site, *others], key=lambda s: s.start),
+                               chosen)  # fmt: skip
+            d = Levenshtein.distance(seen, _normal(candidate))
+            distance[form] = min(distance[form], d)
+    return distance
+
+
+def _spell(text: str, start: int, end: int, sites: list[Site], chosen: dict[int, int]) -> str:
+    pieces, cursor = [], start
+    for s in sites:
+        pieces.append(text[cursor : s.start])
+        pieces.append(s.forms[chosen[s.index]])
+        cursor = s.end
+    pieces.append(text[cursor:end])
+    return "".join(pieces)
+
+
+def _normal(text: str) -> str:
+    """Case, apostrophes, quotes, emphasis markers and spacing do not count."""
+    text = text.lower().replace("’", "").replace("'", "").replace("‘", "")
+    text = text.replace("*", "").replace("_", "").replace("“", '"').replace("”", '"')
+    return " ".join(text.split())
+
+
+def _range(m: _Master, to_excerpt: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    hit = to_excerpt >= 0
+    # A lone paired word ("the" at the edge of the search window) does not extend the range.
+    run = hit & (np.roll(hit, 1) | np.roll(hit, -1))
+    paired = np.flatnonzero(run)
+    if paired.size == 0:
+        return None, None  # type: ignore[return-value]
+    first, last = int(m.words.starts[paired[0]]), int(m.words.ends[paired[-1]])
+    line = lambda offset: int(np.searchsorted(m.line_starts, offset, side="right"))  # noqa: E731
+    return (line(first), line(last)), (m.layout.page_of(first), m.layout.page_of(last))

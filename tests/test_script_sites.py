@@ -1,0 +1,173 @@
+"""Canary sites in screenplays (watermark/script/): where copies may differ, and that two
+recipients' copies differ only there, with the same pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from watermark import TardosCode, WatermarkError
+from watermark.script import find_sites, lay_out, mark_script, render_pdf, rewrite
+from watermark.script.fountain import Kind, parse
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KEY = b"script test key"
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def copies(text: str, users: range) -> list[str]:
+    code = TardosCode.generate(KEY, len(find_sites(text)), 2, bias="uniform")
+    return [mark_script(text, code.codeword(j), KEY) for j in users]
+
+
+def test_parser_classifies_every_kind_of_line() -> None:
+    text = (
+        "Title: X\nAuthor: Y\n\n"
+        "INT. FLAT - DAY\n\nShe waits.\n\nANNA\n(quietly)\nI do not know.\n\n"
+        "CUT TO:\n\n> THE END <\n\n# Act two\n\n= A synopsis\n\n~Lyrics here\n\n===\n\n"
+        ".FORCED HEADING\n\n!FORCED ACTION IN CAPS\n\n@McCLANE\nYippee.\n"
+    )
+    kinds = [(e.kind, e.text) for e in parse(text)]
+    assert kinds == [
+        (Kind.TITLE, "Title: X"),
+        (Kind.TITLE, "Author: Y"),
+        (Kind.HEADING, "INT. FLAT - DAY"),
+        (Kind.ACTION, "She waits."),
+        (Kind.CHARACTER, "ANNA"),
+        (Kind.PARENTHETICAL, "(quietly)"),
+        (Kind.DIALOGUE, "I do not know."),
+        (Kind.TRANSITION, "CUT TO:"),
+        (Kind.CENTERED, " THE END "),
+        (Kind.SECTION, "# Act two"),
+        (Kind.SYNOPSIS, " A synopsis"),
+        (Kind.LYRICS, "Lyrics here"),
+        (Kind.PAGE_BREAK, "==="),
+        (Kind.HEADING, "FORCED HEADING"),
+        (Kind.ACTION, "FORCED ACTION IN CAPS"),
+        (Kind.CHARACTER, "McCLANE"),
+        (Kind.DIALOGUE, "Yippee."),
+    ]
+    for e in parse(text):  # offsets point into the original text
+        assert text[e.start : e.end] == e.text
+
+
+def test_sites_only_in_action_and_dialogue() -> None:
+    # Every line but the action and dialogue holds text a rule would take.
+    text = (
+        "Title: I do not know\n\n"
+        "INT. I DO NOT KNOW - DAY\n\n"
+        "He does not move.\n\n"
+        "I DO NOT KNOW\n(I do not know)\nI do not know that.\n\n"
+        "[[I do not know]]\n\n"
+        "/* I do not know\nI do not know */\n\n"
+        "I DO NOT KNOW TO:\n\n"
+        "> I do not know <\n\n"
+        "= I do not know\n"
+    )
+    sites = find_sites(text)
+    shown = [(s.rule, s.shown) for s in sites]
+    assert shown == [("contraction.does-not", "does not"), ("contraction.do-not", "do not")]
+    assert text[sites[1].start - 2 : sites[1].end] == "I do not"
+    assert text.count("I do not know that.") == 1  # the one in dialogue
+
+
+@pytest.mark.parametrize(
+    ("line", "rule", "forms"),
+    [
+        ("I'm going with you.", "contraction.i-am", ("I am", "I'm")),
+        ("Don't move.", "contraction.do-not", ("Do not", "Don't")),
+        ("DON'T MOVE!", "contraction.do-not", ("DO NOT", "DON'T")),
+        ("Somebody lied.", "synonym.someone", ("Someone", "Somebody")),
+        ("No one saw us.", "synonym.no-one", ("No one", "Nobody")),
+        ("Well, I tried.", "comma.after-well", ("Well,", "Well")),
+        ("Me too.", "comma.too", (", too", " too")),
+        ("I think he's lying.", "phrasing.think-that", ("think that", "think")),
+        ("OK. Fine.", "spelling.okay", ("Okay", "OK")),
+        ("It’s late.", "contraction.it-is", ("It is", "It’s")),
+    ],
+)
+def test_rule_forms_keep_case_and_apostrophe(line: str, rule: str, forms: tuple) -> None:
+    sites = [s for s in find_sites(f"ANNA\n{line}\n") if s.rule == rule]
+    assert len(sites) == 1
+    assert sites[0].forms == forms
+
+
+@pytest.mark.parametrize(
+    ("line", "phrase"),
+    [
+        ("Yes, I am.", "I am"),  # a stressed auxiliary at a clause end never contracts
+        ("Don't you dare.", "Don't"),  # no 'Do not you dare'
+        ("I know who you are now.", "you are"),  # an embedded question stresses its verb
+        ("That's very kind of you.", "kind of"),  # the adjective, not the hedge
+        ("Start to finish, it took a year.", "Start"),
+        ("Well done.", "Well"),
+        ("What is it?", "What is"),
+    ],
+)
+def test_unsafe_contexts_are_not_sites(line: str, phrase: str) -> None:
+    text = f"ANNA\n{line}\n"
+    start = text.index(phrase)
+    end = start + len(phrase)
+    assert [s for s in find_sites(text) if s.start < end and s.end > start] == []
+
+
+def test_copies_differ_only_at_sites_and_deterministically() -> None:
+    master = fixture("safehouse.fountain")
+    sites = find_sites(master)
+    a, b = copies(master, range(2))
+    assert copies(master, range(2)) == [a, b]
+    assert a != b != master
+    # Outside the sites, both copies are the master, byte for byte: spelling each of the
+    # copy's sites the master's way gives the master back.
+    for copy in (a, b):
+        found = find_sites(copy)
+        assert [s.rule for s in found] == [s.rule for s in sites]
+        assert rewrite(copy, found, [s.used for s in sites]) == master
+        changed = sum(x.used != y.used for x, y in zip(found, sites, strict=True))
+        assert 0.2 * len(sites) < changed < 0.8 * len(sites)
+
+
+def test_copies_have_the_same_sites_and_pages() -> None:
+    master = fixture("safehouse.fountain") + "\n" + fixture("rooftop.fountain")
+    rules = [s.rule for s in find_sites(master)]
+    pages = lay_out(master).pages
+    for copy in copies(master, range(6)):
+        assert [s.rule for s in find_sites(copy)] == rules
+        copy_pages = lay_out(copy).pages
+        assert len(copy_pages) == len(pages)
+        assert [{line.element for line in p} for p in copy_pages] == [
+            {line.element for line in p} for p in pages
+        ]
+
+
+def test_pdf_page_count_does_not_depend_on_the_variants() -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    master = "\n".join(fixture("safehouse.fountain") for _ in range(6))
+    counts = {
+        len(PdfReader(BytesIO(render_pdf(c, recipient="A B", copy_id="C-1"))).pages)
+        for c in [master, *copies(master, range(4))]
+    }
+    assert len(counts) == 1
+
+
+def test_a_script_with_no_sites_cannot_be_marked() -> None:
+    text = "INT. ROOM - DAY\n\nSilence.\n\nANNA\nHello.\n"
+    assert find_sites(text) == []
+    with pytest.raises(WatermarkError, match="no sites"):
+        mark_script(text, np.ones(8, dtype=np.uint8), KEY)
+
+
+def test_uniform_bias_code_for_text() -> None:
+    code = TardosCode.generate(KEY, 400, 2, bias="uniform")
+    assert np.all(code.p == 0.5)
+    assert 150 < code.codeword(1).sum() < 250
+    with pytest.raises(WatermarkError):
+        TardosCode.generate(KEY, 10, 2, bias="beta")

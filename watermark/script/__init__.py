@@ -1,0 +1,33 @@
+"""Canary traps for screenplays: every recipient's copy of a Fountain script spells a few
+hundred places its own way ("don't" / "do not", "someone" / "somebody", an optional comma),
+driven by their codeword from the same Tardos code as the video watermark.
+
+    sites = find_sites(master)                       # where copies may differ
+    code = TardosCode.generate(key, len(sites), colluders=2, bias="uniform")
+    copy = mark_script(master, code.codeword(j), key)
+    pdf = render_pdf(copy, recipient="Jane Doe", copy_id="7F3A-19C2")
+
+Reading a leaked excerpt back is `detect`'s job; it needs `find_sites` and `SiteCode` from
+here to know which spelling means which bit. The rules are listed, one by one and with the
+reason each is safe, in watermark/script/variants.py.
+"""
+
+from watermark.script.canary import SiteCode, mark_script
+from watermark.script.layout import Layout, lay_out
+from watermark.script.pdf import footer_text, render_pdf
+from watermark.script.sites import Site, find_sites, rewrite
+from watermark.script.variants import RELIABILITY, RULES
+
+__all__ = [
+    "RELIABILITY",
+    "RULES",
+    "Layout",
+    "Site",
+    "SiteCode",
+    "find_sites",
+    "footer_text",
+    "lay_out",
+    "mark_script",
+    "render_pdf",
+    "rewrite",
+]

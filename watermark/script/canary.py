@@ -1,0 +1,83 @@
+"""The canary trap: each recipient's copy spells the sites after their codeword.
+
+Site k carries code position `positions[k]`, a keyed permutation of the code's positions
+repeated as often as needed: consecutive sites fall on distinct positions, so an excerpt of
+fewer sites than the code is long never reads the same bit twice. The spelling at site k is
+`forms[bit XOR flips[k]]` with a keyed flip per site, so the master's own spelling is not
+tied to one bit value and the copies show the master's spelling at about half the sites.
+
+The code is the video's `TardosCode`; the text reads hard, near-noiseless bits from few
+positions, which is why it is generated with `bias="uniform"` (see watermark/tardos.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from watermark.errors import WatermarkError
+from watermark.keyed import keyed_rng
+from watermark.script.sites import Site, find_sites, rewrite
+
+__all__ = ["SiteCode", "mark_script"]
+
+_DOMAIN = b"vault/watermark/script/v1"
+
+
+@dataclass(frozen=True, eq=False)
+class SiteCode:
+    """Where each site's bit lives in the codeword, and its keyed flip."""
+
+    positions: np.ndarray  # code position of site k
+    flips: np.ndarray  # 0/1 per site
+
+    @classmethod
+    def derive(cls, sites: int, code_length: int, key: bytes) -> SiteCode:
+        if code_length < 1:
+            raise WatermarkError("the code must have at least one position")
+        order = keyed_rng(_DOMAIN, b"positions", key, code_length).permutation(code_length)
+        positions = order[np.arange(sites) % code_length]
+        flips = keyed_rng(_DOMAIN, b"flips", key, sites).integers(0, 2, size=sites)
+        return cls(positions=positions.astype(np.int64), flips=flips.astype(np.uint8))
+
+    def forms(self, codeword: np.ndarray) -> np.ndarray:
+        """Which spelling (0/1) each site shows in the copy of this codeword."""
+        bits = np.asarray(codeword, dtype=np.uint8)
+        return bits[self.positions] ^ self.flips
+
+    def evidence(self, forms: np.ndarray, confidence: np.ndarray, code_length: int) -> np.ndarray:
+        """Soft evidence per code position from the spelling read at each site.
+
+        forms[k] is the spelling seen at site k, confidence[k] in [0, 1] how sure the reading
+        is (0: not seen). Repeated positions add up, clipped to [-1, 1]: agreeing readings
+        reinforce, and two colluders' opposite spellings of one bit cancel.
+        """
+        bits = np.asarray(forms, dtype=np.uint8) ^ self.flips
+        signed = np.asarray(confidence, dtype=np.float64) * (2.0 * bits - 1.0)
+        values = np.zeros(code_length)
+        np.add.at(values, self.positions, signed)
+        return np.clip(values, -1.0, 1.0)
+
+
+def mark_script(
+    text: str, codeword: np.ndarray, key: bytes, *, sites: Sequence[Site] | None = None
+) -> str:
+    """The recipient's copy: the master with every site spelled after `codeword`.
+
+    Same inputs, same copy; two copies differ only inside sites. Pass `sites` (from
+    `find_sites(text)`) when marking many copies of one script.
+    """
+    found = list(find_sites(text) if sites is None else sites)
+    if not found:
+        raise WatermarkError(
+            "the script has no sites where a copy can differ (no action or dialogue with "
+            "contractions, optional commas or the other variants)",
+            "every copy would be identical, so a leak could not be traced",
+        )
+    code = np.asarray(codeword)
+    if code.ndim != 1 or code.size < 1:
+        raise WatermarkError("the codeword must be a non-empty 1-d array of bits")
+    mapping = SiteCode.derive(len(found), code.size, key)
+    return rewrite(text, found, mapping.forms(code))

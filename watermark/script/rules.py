@@ -1,0 +1,151 @@
+"""What a variant rule is, and how one is found in a text.
+
+A rule is a pair of spellings that say the same thing ("do not" / "don't", "Well," / "Well")
+plus the context in which swapping them is safe. The context is judged only on the text
+*outside* the two spellings, so a rule finds the same site whichever spelling a copy shows:
+marking never creates or destroys sites, and every copy lays out and reads like the master.
+
+Case follows the text: "Don't" ↔ "Do not", "DON'T" ↔ "DO NOT". Apostrophes follow the
+document's own style (typewriter ' or typographic ’).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = ["Rule", "RuleMatch", "match_case"]
+
+_APOSTROPHES = "'’"
+_MAX_CONTEXT = 80  # characters of context a condition may look at on either side
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Two interchangeable spellings and where they may be swapped.
+
+    `before` / `after` are regular expressions (case-insensitive) that must match the text
+    just before the spelling (anchored at its end, within the same line) and just after it
+    (anchored at its start); `not_before` / `not_after` must not. `lower_only` skips
+    capitalised matches, for words that are also names (Gray, Grey); `action_only` keeps a
+    rule out of dialogue.
+    """
+
+    id: str
+    kind: str  # contraction | synonym | spelling | phrasing | comma
+    forms: tuple[str, str]
+    note: str
+    before: str = ""
+    after: str = ""
+    not_before: str = ""
+    not_after: str = ""
+    lower_only: bool = False
+    action_only: bool = False
+
+    def __post_init__(self) -> None:
+        pattern = "|".join(_form_pattern(f) for f in sorted(self.forms, key=len, reverse=True))
+        object.__setattr__(self, "_regex", re.compile(pattern, re.IGNORECASE))
+        for name in ("before", "not_before"):
+            if getattr(self, name):
+                compiled = re.compile(f"(?:{getattr(self, name)})$", re.IGNORECASE)
+                object.__setattr__(self, f"_{name}", compiled)
+        for name in ("after", "not_after"):
+            if getattr(self, name):
+                object.__setattr__(self, f"_{name}", re.compile(getattr(self, name), re.I))
+
+    def matches(self, text: str, start: int = 0, end: int | None = None) -> Iterator[RuleMatch]:
+        """Every place in text[start:end] where one of the forms stands in a safe context."""
+        end = len(text) if end is None else end
+        for m in self._regex.finditer(text, start, end):  # type: ignore[attr-defined]
+            if m.group(0)[0].isalnum() and m.start() > 0 and _in_word(text[m.start() - 1]):
+                continue  # the middle of a word ("Hi am"), not the word "I"
+            if self._context_ok(text, m.start(), m.end(), end) and self._case_ok(m.group(0)):
+                used = self._which(m.group(0))
+                yield RuleMatch(self, m.start(), m.end(), used)
+
+    def _context_ok(self, text: str, start: int, stop: int, end: int) -> bool:
+        line_start = text.rfind("\n", 0, start) + 1
+        left = text[max(line_start, start - _MAX_CONTEXT) : start]
+        if start - line_start > _MAX_CONTEXT:
+            left = "\x00" + left  # a cut line: '^' must not match where the cut is
+        right = text[stop : min(end, stop + _MAX_CONTEXT)]
+        checks = (
+            (getattr(self, "_before", None), left, True, re.Pattern.search),
+            (getattr(self, "_not_before", None), left, False, re.Pattern.search),
+            (getattr(self, "_after", None), right, True, re.Pattern.match),
+            (getattr(self, "_not_after", None), right, False, re.Pattern.match),
+        )
+        return all(bool(find(rx, s)) is want for rx, s, want, find in checks if rx is not None)
+
+    def _case_ok(self, matched: str) -> bool:
+        return not (self.lower_only and matched[:1].isupper())
+
+    def _which(self, matched: str) -> int:
+        key = _normal(matched)
+        return 0 if key == _normal(self.forms[0]) else 1
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    rule: Rule
+    start: int
+    end: int
+    used: int  # which of rule.forms the text shows
+
+
+def _form_pattern(form: str) -> str:
+    """Regex for one spelling: any apostrophe, any run of spaces, whole words only."""
+    parts = []
+    for ch in form:
+        if ch in _APOSTROPHES:
+            parts.append(f"[{_APOSTROPHES}]")
+        elif ch == " ":
+            parts.append("[ \t]+")
+        else:
+            parts.append(re.escape(ch))
+    # No look-behind at the start: a pattern that opens with a literal is found by a fast
+    # prefix search. The word boundary before it is checked by `matches` instead.
+    tail = r"(?![\w'’])" if form[-1].isalnum() else ""
+    return "".join(parts) + tail
+
+
+def _in_word(ch: str) -> bool:
+    return ch.isalnum() or ch in _APOSTROPHES or ch == "_"
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
+
+
+_FIXED_CASE = frozenset({"OK"})  # spellings whose capitals say nothing about the sentence
+
+
+def match_case(
+    form: str,
+    shown: str,
+    *,
+    apostrophe: str = "'",
+    sentence_start: bool = False,
+    shouting: bool = False,
+) -> str:
+    """`form` written as the text it replaces (`shown`) is written: in capitals when the line
+    shouts, capitalised at a sentence start or where `shown` is, with the document's
+    apostrophe."""
+    out = form.replace("'", apostrophe)
+    fixed = shown.upper() in _FIXED_CASE
+    letters = [c for c in shown if c.isalpha()]
+    if shouting or (len(letters) > 1 and not fixed and all(c.isupper() for c in letters)):
+        return out.upper()
+    if out in _FIXED_CASE:
+        return out
+    if sentence_start or (letters and letters[0].isupper() and not fixed):
+        return _capitalise(out)
+    return out
+
+
+def _capitalise(text: str) -> str:
+    for i, c in enumerate(text):
+        if c.isalpha():
+            return text[:i] + c.upper() + text[i + 1 :]
+    return text
