@@ -24,7 +24,10 @@ bench: bench-setup
 	$(BENCH_BIN)/python benchmarks/bench_watermark.py
 	$(BENCH_BIN)/python benchmarks/bench_swap.py
 	$(BENCH_BIN)/python benchmarks/bench_render.py
+	$(BENCH_BIN)/python benchmarks/bench_render.py --seconds 12
 	$(BENCH_BIN)/python benchmarks/bench_trace.py
+	$(BENCH_BIN)/python benchmarks/bench_leaks.py
+	$(BENCH_BIN)/python benchmarks/bench_script.py
 
 setup: $(VENV)/.installed
 

@@ -121,22 +121,7 @@ def single(session, keys, folder, copies, attacks, rng) -> list[dict]:
             piece, _ = excerpt(decode(issued[leaker].read_bytes()), 10.0, rng)
             suspect = ATTACKS[attack](piece, rng)
             report, seconds = trace(session, keys, folder, suspect, f"{clip_name}-{attack}")
-            accused = [a["recipient"] for a in report["accused"]]
-            rows.append(
-                {
-                    "clip": clip_name,
-                    "attack": attack,
-                    "leaker": leaker,
-                    "accused": accused,
-                    "right": accused[:1] == [leaker],
-                    "wrong": [a for a in accused if a != leaker],
-                    "p": report["accused"][0]["false_accusation_probability"]
-                    if accused
-                    else report["best_probability"],
-                    "seconds": seconds,
-                    "attacks_seen": [c["kind"] for c in report["attacks"]],
-                }
-            )
+            rows.append(_row(clip_name, attack, [leaker], report, seconds))
             _progress(rows[-1])
     return rows
 
@@ -153,24 +138,29 @@ def collusion(session, keys, folder, copies, rng) -> list[dict]:
             ("splice-3", lambda cs: collude_interleave(cs, 1.0, rng)),
         ):
             report, seconds = trace(session, keys, folder, attack(clips), f"{clip_name}-{label}")
-            accused = [a["recipient"] for a in report["accused"]]
-            rows.append(
-                {
-                    "clip": clip_name,
-                    "attack": label,
-                    "leaker": "+".join(colluders),
-                    "accused": accused,
-                    "right": bool(accused) and set(accused) <= set(colluders),
-                    "wrong": [a for a in accused if a not in colluders],
-                    "p": report["accused"][0]["false_accusation_probability"]
-                    if accused
-                    else report["best_probability"],
-                    "seconds": seconds,
-                    "attacks_seen": [c["kind"] for c in report["attacks"]],
-                }
-            )
+            rows.append(_row(clip_name, label, colluders, report, seconds))
             _progress(rows[-1])
     return rows
+
+
+def _row(clip: str, attack: str, guilty: list[str], report: dict, seconds: float) -> dict:
+    """One trial: right when someone is accused and only the guilty (a lone leaker must
+    come first), wrong for every innocent accused."""
+    accused = [a["recipient"] for a in report["accused"]]
+    right = accused[:1] == guilty if len(guilty) == 1 else set(accused) <= set(guilty)
+    return {
+        "clip": clip,
+        "attack": attack,
+        "leaker": "+".join(guilty),
+        "accused": accused,
+        "right": bool(accused) and right,
+        "wrong": [a for a in accused if a not in guilty],
+        "p": report["accused"][0]["false_accusation_probability"]
+        if accused
+        else report["best_probability"],
+        "seconds": seconds,
+        "attacks_seen": [c["kind"] for c in report["attacks"]],
+    }
 
 
 def _progress(row: dict) -> None:

@@ -270,7 +270,7 @@ def _demuxed(
     """Video frames decoded, audio packets as they are (or decoded when they must be
     re-encoded), in file order."""
     copy_audio = len(streams) > 1 and streams[1].codec_context.name in _MP4_AUDIO
-    for packet in container.demux(streams):
+    for packet in _packets(container, streams, skipped):
         if packet.stream is video:
             yield from _decode_packet(packet, skipped)
         elif copy_audio:
@@ -283,8 +283,19 @@ def _demuxed(
 def _decoded(
     container: av.container.InputContainer, video: av.VideoStream, skipped: _Counter
 ) -> Iterator[av.VideoFrame]:
-    for packet in container.demux(video):
+    for packet in _packets(container, [video], skipped):
         yield from _decode_packet(packet, skipped)
+
+
+def _packets(
+    container: av.container.InputContainer, streams: list[av.stream.Stream], skipped: _Counter
+) -> Iterator[av.Packet]:
+    """The streams' packets; where the container is too damaged to read on, the clip ends
+    (what came before is kept, as with a truncated file)."""
+    try:
+        yield from container.demux(streams)
+    except av.error.InvalidDataError:
+        skipped.n += 1
 
 
 def _decode_packet(packet: av.Packet, skipped: _Counter) -> Iterator:

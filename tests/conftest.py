@@ -105,6 +105,33 @@ def write_file(path: Path, size: int, seed: int = 0) -> Path:
     return path
 
 
+def write_script(path: Path, size: int, seed: int = 0) -> Path:
+    """About `size` bytes of a Fountain script (a script must be UTF-8 text to be stored)."""
+    import random
+
+    rng = random.Random(seed)
+    words = [
+        "she",
+        "he",
+        "runs",
+        "turns",
+        "door",
+        "light",
+        "gun",
+        "window",
+        "slowly",
+        "quiet",
+        "look",
+        "down",
+        "back",
+    ]
+    lines = ["INT. SAFEHOUSE - NIGHT", ""]
+    while sum(len(line) + 1 for line in lines) < size:
+        lines += [" ".join(rng.choices(words, k=9)).capitalize() + ".", ""]
+    path.write_text("\n".join(lines)[:size], encoding="utf-8")
+    return path
+
+
 def age_decrypt_with_passphrase(sealed: Path, out: Path, passphrase: str) -> int:
     """Run `age -d`, which reads passphrases only from a terminal, on a pseudo-terminal."""
     import pty
@@ -237,8 +264,9 @@ class Studio:
         return self.cli(who, "render", "--shot", str(shot), "--json", *extra)
 
     def get(self, asset: str, name: str) -> Path:
+        """The asset as stored (`--raw`: a master, not a marked copy)."""
         out = self.tmp / name
-        result = self.cli(ADMIN, "get", asset, "-o", str(out))
+        result = self.cli(ADMIN, "get", asset, "-o", str(out), "--raw")
         assert result.exit_code == 0, result.output
         return out
 

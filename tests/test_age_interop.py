@@ -5,7 +5,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import UNSEAL, age_decrypt_with_identity, age_decrypt_with_passphrase, write_file
+from conftest import (
+    UNSEAL,
+    age_decrypt_with_identity,
+    age_decrypt_with_passphrase,
+    write_file,
+    write_script,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("age") is None,
@@ -27,7 +33,7 @@ def test_age_decrypts_an_object_with_the_vault_identity(vault, admin, keys, tmp_
 
 def test_emergency_procedure_from_the_unseal_passphrase_alone(vault, admin, tmp_path) -> None:
     """The README's procedure: unseal the identity with age, then decrypt an object."""
-    source = write_file(tmp_path / "script.fountain", 20_000)
+    source = write_script(tmp_path / "script.fountain", 20_000)
     admin.put(source, "script")
     identity_file = tmp_path / "identity.txt"
     assert age_decrypt_with_passphrase(vault.layout.vault_identity, identity_file, UNSEAL) == 0

@@ -7,7 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ADMIN_PASS, FAST_KDF, UNSEAL, invoke, run_vault, write_file
+from conftest import (
+    ADMIN,
+    ADMIN_PASS,
+    FAST_KDF,
+    UNSEAL,
+    invoke,
+    run_vault,
+    write_file,
+    write_script,
+)
 
 from vault.cli import cli
 
@@ -85,7 +94,7 @@ def test_the_story_through_the_cli(runner, initialised, tmp_path) -> None:
     env = initialised
     plate = write_file(tmp_path / "plate.mov", 300_000)
     plate_id = put(runner, env, plate, "--kind", "footage", "--shot", "12")
-    script_id = put(runner, env, write_file(tmp_path / "s.fountain", 500), "--kind", "script")
+    script_id = put(runner, env, write_script(tmp_path / "s.fountain", 500), "--kind", "script")
     listing = json.loads(invoke(runner, env, "ls", "--json").output)
     assert {a["id"] for a in listing} == {plate_id, script_id}
     assert next(a for a in listing if a["id"] == plate_id)["shot"] == 12

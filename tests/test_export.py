@@ -124,3 +124,50 @@ def test_a_member_without_the_trace_right_still_gets_the_c2pa_report(rendered) -
     report = json.loads(result.output)
     assert report["c2pa"]["state"] == "No manifest" and report["vault_copy"] is None
     assert any("needs the trace right" in note for note in report["notes"])
+
+
+def test_footage_and_renders_leave_by_get_as_marked_copies_only(rendered, vault) -> None:
+    studio = rendered
+    assets = json.loads(studio.cli(ADMIN, "ls", "--json").output)
+    plate = next(a for a in assets if a["kind"] == "footage")
+    mine = studio.tmp / "vic-plate.mp4"
+    result = studio.cli("vic", "get", plate["id"], "-o", str(mine), "--json")
+    assert result.exit_code == 0, result.output
+    copy = json.loads(result.output)
+    assert copy["master"] == plate["id"] and copy["render"] is None
+    assert mine.read_bytes() != studio.get(plate["id"], "stored.mp4").read_bytes()
+    report = studio.verify(mine)
+    assert report["c2pa"]["state"] == "Trusted" and not report["c2pa"]["ai_generated"]
+    assert report["vault_copy"]["copy_id"] == copy["copy_id"]
+
+    leak = _stripped(mine, studio.tmp / "plate-leak.mp4")
+    traced = json.loads(studio.cli(ADMIN, "trace", str(leak), "--json").output)
+    assert [a["recipient"] for a in traced["accused"]] == ["vic"]
+    assert traced["source"]["master"] == plate["id"] and traced["source"]["render"] is None
+
+    raw = studio.cli("vic", "get", plate["id"], "-o", str(studio.tmp / "raw.mp4"), "--raw")
+    assert raw.exit_code == 4 and not (studio.tmp / "raw.mp4").exists()
+    assert studio.last_entry(vault).outcome == "denied"
+    render = next(a for a in assets if a["kind"] == "render")
+    result = studio.cli("dana", "get", render["id"], "-o", str(studio.tmp / "r.mp4"), "--json")
+    assert json.loads(result.output)["render"] == "r7.1"
+    assert studio.cli(ADMIN, "audit", "verify").exit_code == 0
+
+
+def test_a_vault_from_before_footage_copies_migrates_and_still_traces(rendered, vault) -> None:
+    """Schema 0002 (copies of renders only, fingerprints by render) upgrades in place."""
+    from alembic import command
+
+    from vault.db import _alembic_config
+
+    studio = rendered
+    result, copy = export_copy(studio, ADMIN, "dana", "dana.mp4")
+    copy_id = json.loads(result.output)["copy_id"]
+    with vault.engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0002")
+    reopened = studio.cli(ADMIN, "audit", "verify")  # opening the vault migrates it back
+    assert reopened.exit_code == 0, reopened.output
+    leak = _stripped(copy, studio.tmp / "leak.mp4")
+    traced = json.loads(studio.cli(ADMIN, "trace", str(leak), "--json").output)
+    assert [a["copy_id"] for a in traced["accused"]] == [copy_id]
+    assert traced["source"]["render_id"] == "r7.1"

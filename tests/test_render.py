@@ -275,8 +275,8 @@ def test_verify_refuses_what_is_not_media_in_one_line(studio, tmp_path) -> None:
     result = studio.cli(ADMIN, "verify", str(text))
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        f"vault: {text} is not an MP4, JPEG or PNG file, the formats checked here; "
-        "give the file as it was delivered (vault renders and copies are MP4)"
+        f"vault: {text} is not an MP4, JPEG, PNG or PDF file, the formats checked here; "
+        "give the file as it was delivered (vault renders and copies are MP4, scripts PDF)"
     ]
     missing = studio.cli(ADMIN, "verify", str(tmp_path / "nowhere.mp4"))
     assert missing.exit_code == 2 and "cannot read" in missing.output

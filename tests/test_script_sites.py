@@ -89,6 +89,21 @@ def test_sites_only_in_action_and_dialogue() -> None:
         ("I think he's lying.", "phrasing.think-that", ("think that", "think")),
         ("OK. Fine.", "spelling.okay", ("Okay", "OK")),
         ("It’s late.", "contraction.it-is", ("It is", "It’s")),
+        ("Everything's fine.", "contraction.everything-is", (" is", "'s")),
+        ("Somebody's coming.", "contraction.everything-is", (" is", "'s")),
+        ("The car is outside.", "contraction.noun-is", (" is", "'s")),
+        ("Dad's not home.", "contraction.noun-is", (" is", "'s")),
+        ("Nothing's been touched.", "contraction.everything-has", (" has", "'s")),
+        ("Who'll drive?", "contraction.who-will", ("Who will", "Who'll")),
+        ("It'd be nice.", "contraction.it-would", ("It would", "It'd")),
+        ("A lot of money.", "synonym.a-lot-of", ("A lot of", "Lots of")),
+        ("I'm a bit tired.", "synonym.a-little", ("a little", "a bit")),
+        ("The guy who called lied.", "synonym.who-that", ("who", "that")),
+        ("I see you're busy.", "phrasing.see-that", ("see that", "see")),
+        ("I think there's time.", "phrasing.think-that", ("think that", "think")),
+        ("Ask whether or not he knew.", "phrasing.whether-or-not", ("whether or not", "whether")),
+        ("Why all this?", "phrasing.all-of-this", ("all of this", "all this")),
+        ("It's inside the car.", "phrasing.inside-of", ("inside of", "inside")),
     ],
 )
 def test_rule_forms_keep_case_and_apostrophe(line: str, rule: str, forms: tuple) -> None:
@@ -107,6 +122,32 @@ def test_rule_forms_keep_case_and_apostrophe(line: str, rule: str, forms: tuple)
         ("Start to finish, it took a year.", "Start"),
         ("Well done.", "Well"),
         ("What is it?", "What is"),
+        # Dialect must not be corrected by a copy.
+        ("There's ladies present.", "There's"),
+        ("Where's my keys?", "Where's"),
+        ("I don't got any batteries!", "don't"),
+        ("He don't know.", "don't"),
+        ("I doesn't care.", "doesn't"),
+        ("We wasn't there.", "wasn't"),
+        ("It weren't me.", "weren't"),
+        ("I don't know nothing.", "don't"),
+        ("I can't get no sleep.", "can't"),
+        # 's as has, or as a possessive, never becomes "is".
+        ("He's changed.", "He's"),
+        ("It's happened again.", "It's"),
+        ("She's left the door open.", "She's"),
+        ("It's nobody's fault.", "'s fault"),
+        ("The car's engine is dead.", "'s engine"),
+        ("Somebody's phone is ringing.", "'s phone"),
+        ("The rest is history.", " is"),  # "the rest's" reads badly
+        # Coordination, adjectives and clauses that only look like a variant.
+        ("Both my wife and daughter know.", "Both my"),
+        ("She was a little girl.", "a little"),
+        ("That's quite a lot of money.", "a lot of"),
+        ("I told someone that Marcus lied.", "that"),
+        ("Did you tell anyone who took it?", "who"),
+        ("You've got a lot of nerve.", "a lot of"),
+        ("Is it all that bad?", "all that"),
     ],
 )
 def test_unsafe_contexts_are_not_sites(line: str, phrase: str) -> None:
@@ -114,6 +155,51 @@ def test_unsafe_contexts_are_not_sites(line: str, phrase: str) -> None:
     start = text.index(phrase)
     end = start + len(phrase)
     assert [s for s in find_sites(text) if s.start < end and s.end > start] == []
+
+
+def test_rules_that_belong_to_action_or_dialogue_stay_there() -> None:
+    text = (
+        "INT. FLAT - DAY\n\nShe crosses over to the window. The car is outside.\n\n"
+        "ANNA\nThe car is outside. I crosses over to the window.\n"
+    )
+    sites = find_sites(text)
+    kinds = {s.start: e.kind for s in sites for e in parse(text) if e.start <= s.start < e.end}
+    rules = [(s.rule, kinds[s.start]) for s in sites]
+    assert ("phrasing.crosses-over-to", Kind.ACTION) in rules
+    assert ("contraction.noun-is", Kind.DIALOGUE) in rules
+    assert ("phrasing.crosses-over-to", Kind.DIALOGUE) not in rules
+    assert ("contraction.noun-is", Kind.ACTION) not in rules
+
+
+NEW_KINDS = (
+    "INT. FLAT - NIGHT\n\nMarcus crosses over to the window. He sits down. Anna walks to "
+    "the door.\n\n"
+    "ANNA\nSomeone is coming. Everything's fine, the car is outside and Dad's not home.\n\n"
+    "MARCUS\nNothing's been touched. Who'll drive? It'd be nice to know.\n\n"
+    "ANNA\nLots of money, and I'm a little tired. The guy who called said that he's "
+    "lying. Ask whether he knew. Why all this? It's inside of the car. I see there's time.\n"
+)
+
+
+def test_new_rule_kinds_keep_copies_site_for_site() -> None:
+    sites = find_sites(NEW_KINDS)
+    assert len(sites) >= 18
+    # Adjacent sites ("Someone" + " is") are both sites, and each copy has the same ones.
+    assert [s.rule for s in sites[:2]] == ["phrasing.crosses-over-to", "phrasing.sits-down"]
+    assert {"synonym.someone", "contraction.everything-is"} <= {s.rule for s in sites}
+    for copy in copies(NEW_KINDS, range(6)):
+        found = find_sites(copy)
+        assert [s.rule for s in found] == [s.rule for s in sites]
+        assert rewrite(copy, found, [s.used for s in sites]) == NEW_KINDS
+    everyone = rewrite(NEW_KINDS, sites, [1 - s.used for s in sites])
+    assert [s.rule for s in find_sites(everyone)] == [s.rule for s in sites]
+    assert "Somebody's coming" in everyone and "the car's outside" in everyone
+
+
+def test_rules_version_is_exported() -> None:
+    from watermark.script import RULES_VERSION
+
+    assert isinstance(RULES_VERSION, str) and RULES_VERSION
 
 
 def test_copies_differ_only_at_sites_and_deterministically() -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ADMIN_PASS, FAST_KDF, UNSEAL, Crew, run_vault, write_file
+from conftest import ADMIN, ADMIN_PASS, FAST_KDF, UNSEAL, Crew, run_vault, write_file, write_script
 
 from vault import Vault, merkle
 from vault.access import ROLES
@@ -52,7 +52,7 @@ ROLE_OF = {
 CREW = Crew({name: ADMIN_PASS if name == ADMIN else f"{name}-passphrase" for name in ROLE_OF})
 # (putter, file name, kind, shot, size): sizes differ and span several 64 KiB age chunks.
 PUTS = [
-    ("dana", "script.fdx", "script", None, 3_000),
+    ("dana", "script.fountain", "script", None, 3_000),
     ("eddie", "plate_s3.mov", "footage", 3, 150_000),
     ("dana", "plate_s7.mov", "footage", 7, 90_000),
     ("vic", "face_ava.npz", "face", None, 70_000),
@@ -97,7 +97,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
         crew = {name: vault.login(name, CREW.passphrases[name], "setup") for name in ROLE_OF}
         inputs = {}
         for i, (who, name, kind, shot, size) in enumerate(PUTS):
-            source = write_file(base / name, size, seed=SEED + i)
+            write = write_script if kind == "script" else write_file
+            source = write(base / name, size, seed=SEED + i)
             inputs[crew[who].put(source, kind, shot=shot)["id"]] = source
         script, plate_s3, plate_s7, face, model = inputs
         admin.set_rule("ava", "asset", plate_s3, "allow")
@@ -105,12 +106,12 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
         admin.set_rule("eddie", "shot", "7", "deny")
         admin.set_rule("vic", "kind", "script", "allow")
         admin.crew_revoke("tom")
+        crew["dana"].get(script, scratch / "3", keys)  # issues a marked copy: a table changes
         quiet_from = head_size(vault)
 
         # Reads and refusals only from here on.
         crew["ava"].get(plate_s3, scratch / "1", keys)
         crew["vic"].get(face, scratch / "2", keys)
-        crew["dana"].get(script, scratch / "3", keys)
         with pytest.raises(AccessDenied):
             crew["ava"].get(face, scratch / "4", keys)
         with pytest.raises(AccessDenied):
@@ -206,7 +207,7 @@ def assert_get_fails(
             assert newest_entry(trial.home) == ("get", asset_id, "error")
         if control is not None:
             copy = trial.out / "control"
-            session.get(control, copy, keys)
+            session.get(control, copy, keys, raw=True)  # the stored bytes, not a marked copy
             assert copy.read_bytes() == trial.prepared.inputs[control].read_bytes()
             copy.unlink()
     finally:

@@ -93,14 +93,18 @@ def test_a_render_never_exported_has_nobody_to_accuse(rendered) -> None:
     assert report["verdict"] == "never exported"
 
 
-def test_tracing_what_is_not_video_is_a_logged_one_line_error(studio, vault, tmp_path) -> None:
-    text = tmp_path / "script.txt"
-    text.write_text("FADE IN:\n")
-    result = studio.cli(ADMIN, "trace", str(text))
+def test_tracing_what_is_not_media_is_a_logged_one_line_error(studio, vault, tmp_path) -> None:
+    junk = tmp_path / "dump.bin"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8).tobytes())
+    result = studio.cli(ADMIN, "trace", str(junk))
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "not a readable video" in result.output
     assert studio.last_entry(vault).action == "trace"
-    assert studio.cli("ava", "trace", str(text)).exit_code == 4  # actors may not trace
+    assert studio.cli("ava", "trace", str(junk)).exit_code == 4  # actors may not trace
+    text = tmp_path / "notes.txt"
+    text.write_text("FADE IN:\n\nINT. NOWHERE - DAY\n\nNothing happens here at all.\n")
+    report = _trace(studio, text)  # text is read as script pages, and matches none
+    assert report["kind"] == "script" and report["verdict"] == "not from this vault"
 
 
 def test_an_edit_of_two_shots_is_split_and_each_traced_with_a_report_page(rendered) -> None:
@@ -166,3 +170,19 @@ def test_a_copy_whose_studio_manifest_was_tampered_with_is_flagged_as_forged(ren
     assert report["c2pa"]["forgery"].startswith("FORGERY")
     assert [a["recipient"] for a in report["accused"]] == ["dana"]  # the mark still speaks
     assert "FORGERY" in studio.cli(ADMIN, "trace", str(altered)).output
+
+
+def test_audio_only_is_a_logged_one_line_error(studio, vault, tmp_path) -> None:
+    sound = tmp_path / "call.m4a"
+    with av.open(str(sound), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=48000)
+        for index in range(20):
+            samples = np.zeros((1, 1024), np.float32)
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 48000, index * 1024
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    result = studio.cli(ADMIN, "trace", str(sound))
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "no video stream" in result.output
+    assert (studio.last_entry(vault).action, studio.last_entry(vault).outcome) == ("trace", "error")

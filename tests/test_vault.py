@@ -13,6 +13,7 @@ from conftest import (
     UNSEAL,
     assert_concurrent_writers_serialise,
     write_file,
+    write_script,
 )
 
 from vault import Vault
@@ -191,7 +192,7 @@ def test_deny_by_default_and_grants(vault: Vault, crew, admin, keys, tmp_path) -
 
 
 def test_revoke_overrides_role_default(vault: Vault, crew, admin, keys, tmp_path) -> None:
-    script = admin.put(write_file(tmp_path / "s.fountain", 100), "script")
+    script = admin.put(write_script(tmp_path / "s.fountain", 100), "script")
     director = vault.login("dana", crew.passphrases["dana"], "get")
     director.get(script["id"], tmp_path / "ok.fountain", keys)
     admin.set_rule("dana", "kind", "script", "deny")
@@ -203,10 +204,10 @@ def test_put_is_limited_to_the_roles_kinds(vault: Vault, crew, tmp_path) -> None
     editor = vault.login("eddie", crew.passphrases["eddie"], "put")
     editor.put(write_file(tmp_path / "p.mov", 100), "footage")
     with pytest.raises(AccessDenied, match="may not add script"):
-        editor.put(write_file(tmp_path / "s.fountain", 100), "script")
+        editor.put(write_script(tmp_path / "s.fountain", 100), "script")
     actor = vault.login("ava", crew.passphrases["ava"], "put")
     with pytest.raises(AccessDenied, match="may not put"):
-        actor.put(write_file(tmp_path / "x", 100), "script")
+        actor.put(write_script(tmp_path / "x", 100), "script")
 
 
 def test_grant_targets_are_checked(admin, crew) -> None:
@@ -331,8 +332,9 @@ def test_a_revoke_that_lands_before_delivery_wins(vault, crew, admin, keys, tmp_
 
 
 def test_no_plaintext_exists_before_its_entry(vault, admin, keys, tmp_path) -> None:
-    """The get entry is committed first; a failed delivery adds an error entry after it."""
-    asset = admin.put(write_file(tmp_path / "p.mov", 1000), "footage")
+    """The get entry is committed first; a failed delivery adds an error entry after it
+    (a model: footage and renders leave as marked copies, made before any entry)."""
+    asset = admin.put(write_file(tmp_path / "p.pt", 1000), "model")
     vault.objects.path_of(asset_id_to_object(vault, asset["id"])).unlink()
     with pytest.raises(IntegrityError):
         admin.get(asset["id"], tmp_path / "x.mov", keys)

@@ -35,13 +35,25 @@ from vault import access, checkpoint, merkle, signing
 from vault.audit import ENTRY_CONTEXT, AuditLog, as_entry_bytes, split_entry
 from vault.errors import IntegrityError
 from vault.export import copy_view
-from vault.models import Asset, AuditEntry, Copy, Grant, LogState, Member, Render, Shot
+from vault.models import (
+    Asset,
+    AuditEntry,
+    Copy,
+    Grant,
+    LogState,
+    Member,
+    Render,
+    ScriptCopy,
+    Shot,
+)
 from vault.render import render_view
+from vault.scripts import script_copy_view
 
 _PARALLEL_THRESHOLD = 20_000  # below this, a process pool costs more than it saves
 _CHUNK = 25_000
 _KEY_ACTIONS = ("init", "crew.add", "crew.revoke")
-_STATE_ACTIONS = (*_KEY_ACTIONS, "put", "grant", "revoke", "shot.add", "render", "export")
+# A `get` of a script is one: it issues a marked copy.
+_STATE_ACTIONS = (*_KEY_ACTIONS, "put", "grant", "revoke", "shot.add", "render", "export", "get")
 _MAX_LISTED_PROBLEMS = 50
 
 
@@ -85,6 +97,7 @@ class _Replay:
     shots: dict[int, tuple] = field(default_factory=dict)
     renders: dict[str, tuple] = field(default_factory=dict)
     copies: dict[str, tuple] = field(default_factory=dict)
+    script_copies: dict[str, tuple] = field(default_factory=dict)
 
     def authority_problem(self, body: dict[str, Any]) -> str | None:
         """Why the signer had no right to this state change, if they had none.
@@ -106,6 +119,8 @@ class _Replay:
             allowed = access.has_capability(role, access.RENDER)
         elif action == "export":
             allowed = access.has_capability(role, access.EXPORT)
+        elif action == "get":
+            allowed = access.has_capability(role, access.GET)
         else:  # put
             allowed = access.may_write_kind(role, body["detail"]["asset"]["kind"])
         if allowed:
@@ -143,9 +158,12 @@ class _Replay:
         elif action == "render":
             render = detail["render"]
             self.renders[render["render_id"]] = _render_row(render)
-        elif action == "export":
+        elif action in ("export", "get") and "copy" in detail:  # a get of video is a copy
             copy = detail["copy"]
             self.copies[copy["copy_id"]] = _copy_row(copy)
+        elif action == "get" and "script_copy" in detail:
+            copy = detail["script_copy"]
+            self.script_copies[copy["copy_id"]] = _script_copy_row(copy)
 
 
 def _render_row(render: dict[str, Any]) -> tuple:
@@ -153,7 +171,20 @@ def _render_row(render: dict[str, Any]) -> tuple:
 
 
 def _copy_row(copy: dict[str, Any]) -> tuple:
-    return (copy["mark"], copy["render"], copy["recipient"], copy["requested_by"], copy["sha256"])
+    # A render copy's master follows from its render (and entries older than schema 0003
+    # do not name it); a footage copy's master is all there is.
+    return (
+        copy["mark"],
+        copy.get("master") if copy["render"] is None else None,
+        copy["render"],
+        copy["recipient"],
+        copy["requested_by"],
+        copy["sha256"],
+    )
+
+
+def _script_copy_row(copy: dict[str, Any]) -> tuple:
+    return (copy["script"], copy["mark"], copy["recipient"], copy["rules"], copy["sha256"])
 
 
 def _apply(replay: _Replay, body: dict[str, Any], report: AuditReport) -> None:
@@ -394,6 +425,10 @@ def _check_tables(db: Session, replay: _Replay, report: AuditReport) -> None:
         "copy": (
             {c.id: _copy_row(copy_view(c)) for c in db.scalars(select(Copy))},
             replay.copies,
+        ),
+        "script copy": (
+            {c.id: _script_copy_row(script_copy_view(c)) for c in db.scalars(select(ScriptCopy))},
+            replay.script_copies,
         ),
     }
     for what, (stored, logged) in tables.items():

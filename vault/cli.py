@@ -272,14 +272,36 @@ def put(
 @click.option(
     "-o", "--out", required=True, type=click.Path(path_type=Path), help="Where to write the file."
 )
+@click.option(
+    "--raw", is_flag=True, help="The file as stored, unmarked (security officers only; logged)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
-def get(ctx: Context, asset_id: str, out: Path) -> None:
-    """Decrypt ASSET to OUT (needs a grant and the unseal passphrase)."""
+def get(ctx: Context, asset_id: str, out: Path, raw: bool, as_json: bool) -> None:
+    """Write ASSET to OUT (needs a grant and the unseal passphrase).
+
+    Footage, renders and scripts leave as your own marked copy, recorded like an export:
+    video carries your forensic watermark and a signed C2PA manifest; a script its canary
+    variants (a PDF when OUT ends in .pdf: your name on every page, signed by the studio)."""
+    from swap.cli import frame_progress
+
     session = ctx.login("get", {"asset": asset_id, "out": str(out)})
     keys = ctx.unseal()
-    with byte_progress(f"decrypting {asset_id}", None) as progress:
-        asset = session.get(asset_id, out, keys, progress=progress)
-    click.echo(f"wrote {asset['name']!r} ({asset['size']} bytes) to {out}")
+    if not raw and session.asset_kind(asset_id) in ("footage", "render"):
+        with frame_progress("marking your copy", "frames") as frames:
+            result = session.get(asset_id, out, keys, raw=raw, frames=frames)
+    else:
+        with byte_progress(f"decrypting {asset_id}", None) as progress:
+            result = session.get(asset_id, out, keys, progress=progress, raw=raw)
+    if as_json:
+        print_json(result)
+    elif "format" in result:
+        click.echo(f"wrote your copy {result['copy_id']} ({result['format']}) to {out}")
+        click.echo(f"  {result['confidence']}")
+    elif "copy_id" in result:
+        click.echo(f"wrote your marked copy {result['copy_id']} to {out} (an MP4 file)")
+    else:
+        click.echo(f"wrote {result['name']!r} ({result['size']} bytes) to {out}")
 
 
 @cli.command("ls")
@@ -519,7 +541,8 @@ def verify(ctx: Context, path: Path, by_mark: bool, as_json: bool) -> None:
     from vault.verify import find_copy_by_mark, verify_file
 
     report = verify_file(ctx.vault, path)
-    if by_mark and report.provenance.state in ("No manifest", "Invalid"):
+    is_video = report.credentials == "C2PA"
+    if by_mark and is_video and report.provenance.state in ("No manifest", "Invalid"):
         if ctx.user:
             session = ctx.login("verify.mark", {"file": str(path)})
             if session.may(access.TRACE):

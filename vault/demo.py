@@ -16,21 +16,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHARED_FOOTAGE = SHARED_DATA / "footage" / "again.mkv"
 SHARED_FACE = SHARED_DATA / "faces" / "obama.jpg"
 
-SCRIPT = """Title: THE DOUBLE
-Credit: written by
-Author: A. Screenwriter
-
-INT. SITUATION ROOM - NIGHT
-
-The PRESIDENT studies a map. Aides whisper.
-
-PRESIDENT
-Nobody leaves this room until we know who talked.
-
-EXT. EMBASSY GATE - CONTINUOUS
-
-A courier waits in the rain, an envelope under his coat.
-"""
+SCRIPT = Path(__file__).with_name("demo_script.fountain")  # three pages, shipped
 
 CREW = {
     "sec": ("admin", "security-officer-passphrase"),
@@ -81,7 +67,7 @@ class Demo:
     def story(self) -> None:
         plate = SHARED_FOOTAGE if SHARED_FOOTAGE.is_file() else self._synthetic_plate()
         script = self.workdir / "the-double.fountain"
-        script.write_text(SCRIPT)
+        script.write_text(SCRIPT.read_text(encoding="utf-8"), encoding="utf-8")
         kept_checkpoint = self.workdir / "checkpoint-kept-by-security.txt"
 
         print("== set-up: the security officer creates the vault and the crew")
@@ -99,16 +85,18 @@ class Demo:
         self.run("eddie", "ls")
 
         print("\n== deny by default: the actor has the script but not the plate")
-        self.run("ava", "get", script_id, "-o", "ava-script.fountain")
-        self.run("ava", "get", plate_id, "-o", "ava-plate.mkv", ok=False)
+        self.run("ava", "get", script_id, "-o", "ava-script.pdf")
+        self.run("ava", "get", plate_id, "-o", "ava-plate.mp4", ok=False)
         self.run("sec", "grant", "ava", "--shot", "12")
-        self.run("ava", "get", plate_id, "-o", "ava-plate.mkv")
+        print("(footage leaves only as the member's own marked, signed copy)")
+        self.run("ava", "get", plate_id, "-o", "ava-plate.mp4")
         self.run("sec", "revoke", "ava", "--shot", "12")
 
         print("\n== refused attempts are logged too")
         self.run("ava", "get", plate_id, "-o", "again.mkv", ok=False)
         self.run("mallory", "ls", ok=False)
 
+        self.script_story(script_id)
         if plate == SHARED_FOOTAGE and SHARED_FACE.is_file():
             self.swap_story(plate_id)
         else:
@@ -122,6 +110,18 @@ class Demo:
         self.run("sec", "audit", "log", "--limit", "12")
         self.run("sec", "audit", "verify", "--against", str(kept_checkpoint))
         print("\nThe demo vault and its files are deleted now; `vault init` makes a real one.")
+
+    def script_story(self, script_id: str) -> None:
+        print("\n== every script that leaves is its reader's own (canary variants), and signed")
+        self.run("dana", "get", script_id, "-o", "dana-script.fountain")
+        self.run("sec", "verify", "ava-script.pdf")
+        leaked = self.workdir / "leaked-pages.txt"
+        leaked.write_text(_without_visible_marks(self.workdir / "ava-script.pdf", "ava"))
+        print(
+            "\n== a leak: ava copies the text out of her PDF, deletes her name and the footer,"
+            " and mails it"
+        )
+        self.run("sec", "trace", str(leaked))
 
     def swap_story(self, plate_id: str) -> None:
         print("\n== the face swap runs inside the vault; every render is signed (C2PA)")
@@ -156,6 +156,19 @@ class Demo:
         path = self.workdir / "plate.bin"
         path.write_bytes(os.urandom(2_000_000))
         return path
+
+
+def _without_visible_marks(pdf: Path, recipient: str) -> str:
+    """The text of a PDF copy without its visible name and footer, as a careful leaker
+    would send it."""
+    from pypdf import PdfReader
+
+    lines = "\n".join(page.extract_text() for page in PdfReader(pdf).pages).splitlines()
+    return "\n".join(
+        line
+        for line in lines
+        if "issued to" not in line.lower() and line.strip().lower() != recipient.lower()
+    )
 
 
 def _reencode_without_manifest(

@@ -16,6 +16,7 @@ import hashlib
 import io
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +26,14 @@ from vault import access, marking, provenance
 from vault.audit import utc_now
 from vault.errors import AccessDenied, IntegrityError, NotFound, UsageError, VaultError
 from vault.layout import fsync_directory
-from vault.models import Asset, Copy, Member, Render
-from vault.render import FrameProgress, decrypted, signing_credentials
+from vault.models import Asset, Copy, Fingerprint, Member, Render
+from vault.render import (
+    FrameProgress,
+    decrypted,
+    fingerprint_of,
+    media_type,
+    signing_credentials,
+)
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys
@@ -47,25 +54,57 @@ def export_copy(
     out = Path(out)
     arguments = {"shot": shot, "to": recipient, "out": str(out), "render": render_number}
     session._require(access.EXPORT, "export", arguments)
-    _check_destination(session, out, arguments)
+    check_destination(session, out, "export", arguments)
     render, master = _render_and_master(session, shot, render_number, recipient, arguments)
-    credentials = signing_credentials(session, keys, "export", arguments)  # before any work
-    mark = _next_mark(session, arguments)
-    data = decrypted(session, keys, master, "export", arguments)
+    request = CopyRequest("export", arguments, recipient, out, render)
+    return issue_copy(session, keys, master, request, progress=progress)
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    """Who a marked copy is for, where it goes, and the command that asked for it."""
+
+    action: str  # export | get
+    arguments: dict[str, Any]
+    recipient: str
+    out: Path
+    render: Render | None = None  # None: the master is footage
+
+
+def issue_copy(
+    session: MemberSession,
+    keys: UnsealedKeys,
+    master: Asset,
+    request: CopyRequest,
+    data: bytes | None = None,
+    progress: FrameProgress | None = None,
+) -> dict[str, Any]:
+    """Mark, re-encode, sign, record and write one recipient's copy of a video master.
+    `data` is the master's plaintext when the caller already holds it."""
+    action, arguments, render = request.action, request.arguments, request.render
+    credentials = signing_credentials(session, keys, action, arguments)  # before any work
+    mark = _next_mark(session, action, arguments)
+    if data is None:
+        data = decrypted(session, keys, master, action, arguments)
     key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
     copy_id = f"c{secrets.token_hex(5)}"
-    marked = _marked(session, data, marking.copy_code(key).codeword(mark), key, progress, arguments)
+    codeword = marking.copy_code(key).codeword(mark)
+    marked = _marked(session, data, codeword, key, progress, action, arguments)
     facts = provenance.CopyFacts(
         production=credentials.organisation,
         vault_id=session.vault.config.vault_id,
         copy_id=copy_id,
-        recipient=recipient,
+        recipient=request.recipient,
         requested_by=session.name,
-        shot=shot,
-        render=render.number,
+        shot=render.shot if render else master.shot,
+        render=render.number if render else None,
         algorithm=marking.ALGORITHM,
         master=provenance.Ingredient(
-            master.name, provenance.MP4, data, "parentOf", instance_id=f"vault:{render.id}"
+            master.name,
+            provenance.MP4 if render else media_type(master.name),
+            data,
+            "parentOf",
+            instance_id=f"vault:{render.id if render else master.id}",
         ),
     )
     try:
@@ -73,26 +112,29 @@ def export_copy(
             provenance.copy_manifest(facts), marked, credentials, [facts.master]
         )
     except VaultError as error:
-        session._refuse("export", arguments, error, asset_id=master.id)
-    label = provenance.read_provenance(signed, None).label
+        session._refuse(action, arguments, error, asset_id=master.id)
     copy = Copy(
         id=copy_id,
         mark=mark,
-        render=render.id,
-        recipient=recipient,
+        master=master.id,
+        render=render.id if render else None,
+        recipient=request.recipient,
         requested_by=session.name,
         created_at=utc_now(),
         sha256=hashlib.sha256(signed).hexdigest(),
-        manifest=label,
+        manifest=provenance.read_provenance(signed, None).label,
     )
-    _deliver(session, copy, signed, out, master.id, arguments)
-    return copy_view(copy) | {"shot": shot, "render_number": render.number, "file": str(out)}
+    fingerprint = None if render else _fingerprint_once(session, master, data)
+    _deliver(session, copy, signed, request, master, fingerprint)
+    number = render.number if render else None
+    return copy_view(copy) | {"shot": facts.shot, "render_number": number, "file": str(request.out)}
 
 
 def copy_view(copy: Copy) -> dict[str, Any]:
     return {
         "copy_id": copy.id,
         "mark": copy.mark,
+        "master": copy.master,
         "render": copy.render,
         "recipient": copy.recipient,
         "requested_by": copy.requested_by,
@@ -102,14 +144,13 @@ def copy_view(copy: Copy) -> dict[str, Any]:
     }
 
 
-def _check_destination(session: MemberSession, out: Path, arguments: dict) -> None:
+def check_destination(session: MemberSession, out: Path, action: str, arguments: dict) -> None:
+    """A logged refusal unless `out` can be a new file."""
     if out.is_dir():
-        session._refuse(
-            "export", arguments, UsageError(f"{out} is a directory", "give a file name")
-        )
+        session._refuse(action, arguments, UsageError(f"{out} is a directory", "give a file name"))
     if not out.parent.is_dir():
         session._refuse(
-            "export",
+            action,
             arguments,
             UsageError(f"the directory {out.parent} does not exist", "create it first"),
         )
@@ -154,13 +195,13 @@ def _render_and_master(
     return render, master
 
 
-def _next_mark(session: MemberSession, arguments: dict) -> int:
+def _next_mark(session: MemberSession, action: str, arguments: dict) -> int:
     with session.vault.session() as db:
         last = db.scalar(select(func.max(Copy.mark)))
     mark = 0 if last is None else last + 1
     if mark >= marking.MAX_COPIES:
         session._refuse(
-            "export",
+            action,
             arguments,
             UsageError(
                 f"this vault has issued all {marking.MAX_COPIES} marked copies its code allows",
@@ -170,7 +211,9 @@ def _next_mark(session: MemberSession, arguments: dict) -> int:
     return mark
 
 
-def _marked(session, data: bytes, codeword, key: bytes, progress, arguments: dict) -> bytes:
+def _marked(
+    session, data: bytes, codeword, key: bytes, progress, action: str, arguments: dict
+) -> bytes:
     from swap import SwapError, swap_video
 
     output = io.BytesIO()
@@ -179,27 +222,44 @@ def _marked(session, data: bytes, codeword, key: bytes, progress, arguments: dic
             io.BytesIO(data), output, marking.MarkingBackend(codeword, key), progress=progress
         )
     except SwapError as error:
-        session._refuse("export", arguments, UsageError(error.problem, error.fix))
+        session._refuse(action, arguments, UsageError(error.problem, error.fix))
     return output.getvalue()
 
 
+def _fingerprint_once(session: MemberSession, master: Asset, data: bytes) -> dict | None:
+    """Footage is fingerprinted when its first copy leaves, so `vault trace` can find it."""
+    with session.vault.session() as db:
+        if db.get(Fingerprint, master.id) is not None:
+            return None
+    return fingerprint_of(data)
+
+
 def _deliver(
-    session: MemberSession, copy: Copy, data: bytes, out: Path, asset_id: str, arguments: dict
+    session: MemberSession,
+    copy: Copy,
+    data: bytes,
+    request: CopyRequest,
+    master: Asset,
+    fingerprint: dict | None,
 ) -> None:
     """Commit the copy and its audit entry first (its mark is then taken for good), then
     write beside `out` and rename into place: a crash can leave a recorded copy that was never
-    delivered, never a marked file the vault does not know about."""
+    delivered, never a marked file the vault does not know about. Read access is decided
+    again in the committing transaction: a revoke that landed meanwhile wins."""
+    action, arguments, out = request.action, request.arguments, request.out
     with session.vault.transaction() as db:
-        if db.scalar(select(Copy).where(Copy.mark == copy.mark)) is not None:
-            taken = IntegrityError("another export took this copy's mark", "export again")
-        else:
-            taken = None
+        error = _still_allowed(session, db, master, request)
+        if error is None and db.scalar(select(Copy).where(Copy.mark == copy.mark)) is not None:
+            error = IntegrityError(f"another {action} took this copy's mark", f"{action} again")
+        if error is None:
             db.add(copy)
+            if fingerprint is not None:
+                db.add(Fingerprint(asset=master.id, **fingerprint))
             session._record(
-                db, "export", "ok", arguments, asset_id=asset_id, detail={"copy": copy_view(copy)}
+                db, action, "ok", arguments, asset_id=master.id, detail={"copy": copy_view(copy)}
             )
-    if taken is not None:
-        session._refuse("export", arguments, taken, asset_id=asset_id)
+    if error is not None:
+        session._refuse(action, arguments, error, asset_id=master.id)
     temporary = out.with_name(f".{out.name}.vault-partial-{secrets.token_hex(4)}")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -210,10 +270,25 @@ def _deliver(
         os.replace(temporary, out)
         fsync_directory(out.parent)
     except OSError as exc:
-        error = UsageError(
+        failure = UsageError(
             f"copy {copy.id} is recorded but {out} could not be written: {exc.strerror}",
-            "export again",
+            f"{action} again",
         )
-        session._refuse("export", arguments, error, asset_id=asset_id)
+        session._refuse(action, arguments, failure, asset_id=master.id)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _still_allowed(
+    session: MemberSession, db, master: Asset, request: CopyRequest
+) -> VaultError | None:
+    """Why the copy may no longer be made, if a grant or a member changed meanwhile."""
+    if not session._decide(db, master).allowed:
+        return AccessDenied(f"{session.name} may no longer read {master.id}")
+    member = db.scalar(select(Member).where(Member.name == request.recipient))
+    if member is None or not member.active:
+        return AccessDenied(f"{request.recipient} was revoked and may receive nothing")
+    rules = session._rules(db, request.recipient)
+    if not access.can_read(member.role, rules, master.kind, master.id, master.shot).allowed:
+        return AccessDenied(f"{request.recipient} may no longer receive {master.id}")
+    return None

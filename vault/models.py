@@ -134,7 +134,8 @@ class Render(Base):
 
 
 class Copy(Base):
-    """One recipient's individually marked copy of a master render, as it left the vault.
+    """One recipient's individually marked copy of a master, as it left the vault: a render
+    (`vault export`) or footage (`vault get`).
 
     `mark` is the copy's row in the vault's collusion-secure code: the watermark carries it,
     and tracing reads it back."""
@@ -142,7 +143,8 @@ class Copy(Base):
     __tablename__ = "copies"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     mark: Mapped[int] = mapped_column(unique=True)
-    render: Mapped[str] = mapped_column(ForeignKey("renders.id"))
+    master: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    render: Mapped[str | None] = mapped_column(ForeignKey("renders.id"), default=None)
     recipient: Mapped[str] = mapped_column(ForeignKey("members.name"))
     requested_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[str] = mapped_column(String(40))
@@ -150,12 +152,32 @@ class Copy(Base):
     manifest: Mapped[str | None] = mapped_column(String(128), default=None)
 
 
-class Fingerprint(Base):
-    """A master render's perceptual fingerprints (detect/), so `vault trace` can find the
-    render a leak comes from without decrypting every render."""
+class ScriptCopy(Base):
+    """A screenplay copy that left the vault: whose it is and which canary variants it carries.
 
-    __tablename__ = "fingerprints"
-    render: Mapped[str] = mapped_column(ForeignKey("renders.id"), primary_key=True)
+    `mark` is the copy's row in that script's own code (one position per canary site);
+    `rules` is the variant rule set it was made with, which tracing must use again."""
+
+    __tablename__ = "script_copies"
+    __table_args__ = (UniqueConstraint("script", "mark"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    script: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    mark: Mapped[int]
+    recipient: Mapped[str] = mapped_column(ForeignKey("members.name"))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(40))
+    format: Mapped[str] = mapped_column(String(16))  # fountain | pdf
+    rules: Mapped[str] = mapped_column(String(32))
+    sites: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Fingerprint(Base):
+    """A master's perceptual fingerprints (detect/), so `vault trace` can find the render
+    or footage a leak comes from without decrypting them all."""
+
+    __tablename__ = "master_fingerprints"
+    asset: Mapped[str] = mapped_column(ForeignKey("assets.id"), primary_key=True)
     fps: Mapped[float]
     frames: Mapped[int]
     signatures: Mapped[bytes] = mapped_column(LargeBinary)  # float16, frames x 64

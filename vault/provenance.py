@@ -31,6 +31,7 @@ from vault.version import __version__
 
 GENERATOR = "vault"
 COMPOSITE_AI = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+CAPTURED = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 RENDER_ASSERTION = "org.vault.render"
 COPY_ASSERTION = "org.vault.copy"
 DISCLOSURE_ASSERTION = "org.vault.ai-disclosure"
@@ -117,7 +118,9 @@ def render_manifest(facts: RenderFacts) -> dict[str, Any]:
                                 "name": f"swap/{facts.backend}",
                                 "version": __version__,
                             },
-                            "description": f"face swap of shot {facts.shot} ({facts.backend})",
+                            "description": f"face swap of shot {facts.shot} by the "
+                            f"{facts.backend} backend with the model or reference "
+                            f"{facts.face.title} (sha256:{facts.face.sha256})",
                         }
                     ]
                 },
@@ -131,6 +134,7 @@ def render_manifest(facts: RenderFacts) -> dict[str, Any]:
                     "render": facts.render,
                     "rendered_by": facts.rendered_by,
                     "backend": facts.backend,
+                    "model": facts.face.title,
                     "settings": facts.settings,
                     "plate_sha256": facts.plate.sha256,
                     "face_sha256": facts.face.sha256,
@@ -151,20 +155,25 @@ class CopyFacts:
     copy_id: str
     recipient: str
     requested_by: str
-    shot: int
-    render: int
+    shot: int | None
+    render: int | None  # None for a copy of footage (a camera original, not AI-made)
     algorithm: str  # the forensic watermark, named in the soft binding
     master: Ingredient
 
 
 def copy_manifest(facts: CopyFacts) -> dict[str, Any]:
     """The manifest of one recipient's marked copy: opened from the master (its parentOf
-    ingredient, whose own manifest travels inside), watermarked, soft-bound to the mark."""
+    ingredient, whose own manifest travels inside), watermarked, soft-bound to the mark.
+    A render's copy keeps the AI disclosure; a copy of footage declares a camera original."""
     agent = {"name": "vault export", "version": __version__}
+    rendered = facts.render is not None
+    what = f"render {facts.render}" if rendered else f"footage {facts.master.title}"
+    disclosure = [
+        {"label": DISCLOSURE_ASSERTION, "data": {"ai_generated": True, "statement": AI_DISCLOSURE}}
+    ]
     return {
         "claim_generator_info": [{"name": GENERATOR, "version": __version__}],
-        "title": f"{facts.production}: shot {facts.shot}, render {facts.render}, "
-        f"copy for {facts.recipient}",
+        "title": f"{facts.production}: shot {facts.shot}, {what}, copy for {facts.recipient}",
         "format": MP4,
         "assertions": [
             {
@@ -173,7 +182,7 @@ def copy_manifest(facts: CopyFacts) -> dict[str, Any]:
                     "actions": [
                         {
                             "action": "c2pa.opened",
-                            "digitalSourceType": COMPOSITE_AI,
+                            "digitalSourceType": COMPOSITE_AI if rendered else CAPTURED,
                             "parameters": {"ingredientIds": [facts.master.instance_id]},
                         },
                         {
@@ -200,10 +209,7 @@ def copy_manifest(facts: CopyFacts) -> dict[str, Any]:
                     "render": facts.render,
                 },
             },
-            {
-                "label": DISCLOSURE_ASSERTION,
-                "data": {"ai_generated": True, "statement": AI_DISCLOSURE},
-            },
+            *(disclosure if rendered else []),
         ],
     }
 

@@ -92,8 +92,7 @@ def render_shot(
             rendered_at=now,
         )
         db.add(render)
-        db.flush()  # the fingerprint row refers to the render
-        db.add(Fingerprint(render=render.id, **fingerprint))
+        db.add(Fingerprint(asset=asset.id, **fingerprint))
         return asset, detail | {"render": render_view(render)}
 
     asset = session.store_new(io.BytesIO(video), "render", arguments, add_rows)
@@ -122,8 +121,12 @@ def _signed(
         rendered_by=session.name,
         backend=inputs.shot.backend,
         settings=_settings(inputs.shot),
-        plate=provenance.Ingredient(inputs.plate.name, _mime(inputs.plate.name), plate, "parentOf"),
-        face=provenance.Ingredient(inputs.face.name, _mime(inputs.face.name), face, "componentOf"),
+        plate=provenance.Ingredient(
+            inputs.plate.name, media_type(inputs.plate.name), plate, "parentOf"
+        ),
+        face=provenance.Ingredient(
+            inputs.face.name, media_type(inputs.face.name), face, "componentOf"
+        ),
     )
     try:
         signed = provenance.sign_video(
@@ -138,10 +141,18 @@ def _signed(
     return signed, provenance.read_provenance(signed, None).label
 
 
-def fingerprint_of(video: bytes, fps: float) -> dict[str, Any]:
-    """The fingerprint row's fields for an MP4 (the pictures are the master's, sign or not)."""
+def fingerprint_of(video: bytes, fps: float | None = None) -> dict[str, Any]:
+    """The fingerprint row's fields for a video (the pictures are the master's, signed or
+    not); the frame rate is read from the file unless given."""
+    import av
+
     from detect import signatures
     from swap import read_batches
+
+    if fps is None:
+        with av.open(io.BytesIO(video)) as container:
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 25)
 
     rows = np.concatenate([signatures(batch) for batch in read_batches(io.BytesIO(video))])
     return {"fps": fps, "frames": len(rows), "signatures": rows.astype(np.float16).tobytes()}
@@ -261,7 +272,7 @@ def _settings(shot: Shot) -> dict[str, str]:
     return json.loads(shot.settings)
 
 
-def _mime(name: str) -> str:
+def media_type(name: str) -> str:
     """The media type C2PA records for an ingredient; a model checkpoint is plain bytes."""
     if name.lower().endswith(".mkv"):
         return "video/x-matroska"  # missing from some systems' mime tables

@@ -8,6 +8,7 @@ A refusal is logged, then raised.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault import access, export, render, sealing, shots, signing, trace
+from vault import access, export, render, scripts, sealing, shots, signing, trace
 from vault.audit import Signer, request_digest, utc_now
 from vault.audit_verify import AuditReport, verify_log
 from vault.errors import (
@@ -29,14 +30,43 @@ from vault.errors import (
     VaultError,
 )
 from vault.layout import fsync_directory
-from vault.models import ASSET_KINDS, Asset, Grant, Member
+from vault.models import ASSET_KINDS, Asset, Grant, Member, Render
 from vault.objects import STREAM_BUFFER, PendingObject, Progress, StoredObject, storage_error
+from vault.render import FrameProgress
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys, Vault
 
 PUT_KINDS = ("script", "footage", "model", "face")
 MAX_NAME = 255  # the assets.name column
+
+
+MARKED_KINDS = ("script", "footage", "render")
+
+
+def _why_unmarkable(data: bytes) -> str | None:
+    """Why a video asset cannot be marked (it is not a video PyAV can decode), or None."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if container.streams.video and next(container.decode(video=0), None) is not None:
+                return None
+    except (av.error.FFmpegError, ValueError, OSError):
+        pass
+    return "not a video this tool can decode, so it left as stored"
+
+
+def _render_of(session: MemberSession, asset: Asset) -> Render | None:
+    with session.vault.session() as db:
+        return db.scalar(select(Render).where(Render.asset == asset.id))
+
+
+def _denied(member: str, asset: Asset, decision: access.Decision) -> AccessDenied:
+    return AccessDenied(
+        f"{member} may not read asset {asset.id} ({decision.because})",
+        "ask the security officer for a grant",
+    )
 
 
 def asset_view(asset: Asset) -> dict[str, Any]:
@@ -80,6 +110,15 @@ def _open_input(path: Path):
         return open(path, "rb")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
+
+
+def _read_small(path: Path) -> bytes:
+    """A file expected to be small (a script), whole; a UsageError when it is not."""
+    with _open_input(path) as source:
+        data = source.read(scripts.MAX_SCRIPT_BYTES + 1)
+    if len(data) > scripts.MAX_SCRIPT_BYTES:
+        raise UsageError(f"{path} is over {scripts.MAX_SCRIPT_BYTES // 1_000_000} MB: not a script")
+    return data
 
 
 class MemberSession:
@@ -191,6 +230,8 @@ class MemberSession:
                 ),
             )
         try:
+            if kind == "script":  # only what a copy can be made of: its copies are marked
+                scripts.check_script(_read_small(path), name)
             source = _open_input(path)
         except UsageError as error:
             self._refuse("put", arguments, error)
@@ -272,13 +313,32 @@ class MemberSession:
             )
         return asset
 
+    def asset_kind(self, asset_id: str) -> str | None:
+        """The kind of an asset this member may read, else None (no such asset, or hidden)."""
+        with self.vault.session() as db:
+            asset = db.get(Asset, asset_id)
+            return asset.kind if asset and self._decide(db, asset).allowed else None
+
     def get(
-        self, asset_id: str, out: Path, keys: UnsealedKeys, progress: Progress | None = None
+        self,
+        asset_id: str,
+        out: Path,
+        keys: UnsealedKeys,
+        progress: Progress | None = None,
+        *,
+        raw: bool = False,
+        frames: FrameProgress | None = None,
     ) -> dict[str, Any]:
-        """Decrypt an asset to `out`; the file appears only once the audit entry is committed."""
+        """Write an asset to `out`; the file appears only once the audit entry is committed.
+
+        Video (footage, renders) and scripts leave as the member's own marked copy, recorded
+        like an export; other assets, and with `raw` (security officers only) anything,
+        leave as stored."""
         out = Path(out)
-        arguments = {"asset": asset_id, "out": str(out)}
+        arguments = {"asset": asset_id, "out": str(out)} | ({"raw": True} if raw else {})
         self._require(access.GET, "get", arguments)
+        if raw:
+            self._require(access.TRACE, "get", arguments)  # who investigates may see originals
         asset = self._asset(asset_id, "get", arguments)
         if out.is_dir():
             self._refuse(
@@ -294,6 +354,21 @@ class MemberSession:
                 UsageError(f"the directory {out.parent} does not exist", "create it first"),
                 asset_id=asset_id,
             )
+        unmarked = None
+        if asset.kind in MARKED_KINDS and not raw:  # the member's own copy, never the original
+            with self.vault.session() as db:
+                decision = self._decide(db, asset)
+            if not decision.allowed:
+                self._refuse("get", arguments, _denied(self.name, asset, decision), asset.id)
+            if asset.kind == "script":
+                return scripts.copy_script(self, keys, asset, out, arguments)
+            data = render.decrypted(self, keys, asset, "get", arguments)
+            unmarked = _why_unmarkable(data)
+            if unmarked is None:
+                request = export.CopyRequest(
+                    "get", arguments, self.name, out, _render_of(self, asset)
+                )
+                return export.issue_copy(self, keys, asset, request, data, frames)
         # Decide and log in one transaction, before any plaintext exists: a revoke that
         # lands first wins, and no decrypted byte is ever on disk without its entry.
         with self.vault.transaction() as db:
@@ -309,19 +384,12 @@ class MemberSession:
                         "sha256": asset.sha256,
                         "size": asset.size,
                         "because": decision.because,
-                    },
+                    }
+                    | ({"unmarked": unmarked} if unmarked else {}),
                 )
                 self.vault.log.sign_checkpoint(db, keys.audit_seed)
         if not decision.allowed:
-            self._refuse(
-                "get",
-                arguments,
-                AccessDenied(
-                    f"{self.name} may not read asset {asset_id} ({decision.because})",
-                    "ask the security officer for a grant",
-                ),
-                asset_id=asset_id,
-            )
+            self._refuse("get", arguments, _denied(self.name, asset, decision), asset_id)
         self._deliver(asset, out, keys, arguments, progress)
         return asset_view(asset)
 

@@ -25,6 +25,7 @@ from vault.errors import UsageError
 from vault.export import copy_view
 from vault.models import Asset, AuditEntry, Copy, Fingerprint, Render
 from vault.render import decrypted
+from vault.scripts import ScriptTraceReport, is_script_file, trace_script
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys
@@ -147,12 +148,12 @@ def _segment_lines(segment: SegmentReport, lead: str) -> list[str]:
     if segment.source:
         s = segment.source
         out.append(
-            f"    source: shot {s['shot']}, render {s['render']} ({s['render_id']}), "
-            f"master frames {s['frames'][0]}-{s['frames'][1]}, match {s['score']:.2f}"
+            f"    source: shot {s['shot']}, {s['name']}, master frames "
+            f"{s['frames'][0]}-{s['frames'][1]}, match {s['score']:.2f}"
         )
     for a in segment.accused:
         out.append(
-            f"    ACCUSED {a['recipient']}: copy {a['copy_id']} exported {a['created_at'][:19]} "
+            f"    ACCUSED {a['recipient']}: copy {a['copy_id']} issued {a['created_at'][:19]} "
             f"by {a['requested_by']}; false-accusation probability "
             f"{a['false_accusation_probability']:.1e}"
         )
@@ -168,15 +169,34 @@ def _segment_lines(segment: SegmentReport, lead: str) -> list[str]:
 
 def trace_file(
     session: MemberSession, keys: UnsealedKeys, path: Path, threshold: float = 1e-6
-) -> TraceReport:
-    """Trace `path` to a render and an issued copy; the report says why when it cannot."""
-    from detect import segments
-    from swap import SwapError
-
+) -> TraceReport | ScriptTraceReport:
+    """Trace `path` (a clip, or script pages) to what it was copied from and whose copy it
+    was; the report says why when it cannot. Tracing is logged."""
     arguments = {"file": str(path), "threshold": threshold}
     session._require(access.TRACE, "trace", arguments)
     if not 0 < threshold < 1:
         session._refuse("trace", arguments, UsageError("the threshold must be between 0 and 1"))
+    try:
+        with path.open("rb") as file:
+            head = file.read(1 << 16)
+    except OSError as exc:
+        session._refuse("trace", arguments, UsageError(f"cannot read {path}: {exc.strerror}"))
+    if is_script_file(head):
+        report = trace_script(session, keys, path, path.read_bytes(), threshold, arguments)
+    else:
+        report = _trace_video(session, keys, path, threshold, arguments)
+    with session.vault.transaction() as db:
+        detail = {"verdict": report.verdict, "copies": [a["copy_id"] for a in report.accused]}
+        session._record(db, "trace", "ok", arguments, detail=detail)
+    return report
+
+
+def _trace_video(
+    session: MemberSession, keys: UnsealedKeys, path: Path, threshold: float, arguments: dict
+) -> TraceReport:
+    from detect import segments
+    from swap import SwapError
+
     try:
         frames, fps = read_suspect(path)
     except SwapError as error:
@@ -194,9 +214,6 @@ def trace_file(
         search.trace(frames[first:last], fps, threshold, len(shots), segment)
         report.segments.append(segment)
     report.file_changes = _file_changes(path, report.accused, search)
-    with session.vault.transaction() as db:
-        detail = {"verdict": report.verdict, "copies": [a["copy_id"] for a in report.accused]}
-        session._record(db, "trace", "ok", arguments, detail=detail)
     return report
 
 
@@ -206,7 +223,7 @@ class _Search:
 
     def __init__(self, session: MemberSession, keys: UnsealedKeys) -> None:
         self.session, self.keys = session, keys
-        self.index, self.renders = _index(session)
+        self.index, self.sources = _index(session)
         with session.vault.session() as db:
             self.copies = {c.mark: c for c in db.scalars(select(Copy))}
         self.masters: dict[str, _Master] = {}
@@ -220,13 +237,14 @@ class _Search:
             score = f"{found[0].score:.2f}" if found else "none"
             out.notes.append(f"best fingerprint match {score}, below {MATCH_SCORE}")
             return
-        exported = [m for m in matches if any(c.render == m.render for c in self.copies.values())]
+        issued = {c.master for c in self.copies.values()}
+        exported = [m for m in matches if m.render in issued]
         if not exported:
             out.verdict = "never exported"
-            out.source = _source(self.renders[matches[0].render][0], matches[0], len(frames))
-            out.notes.append(f"no copy of render {matches[0].render} was ever exported")
+            out.source = _source(*self.sources[matches[0].render], matches[0], len(frames))
+            out.notes.append(f"no copy of {out.source['name']} was ever issued")
             return
-        masters = [self.renders[m.render] for m in exported]
+        masters = [self.sources[m.render] for m in exported]
         reading = accuse_copies(
             self.session,
             self.keys,
@@ -238,9 +256,9 @@ class _Search:
             "trace",
             self.masters,
         )
-        render = reading.render or masters[0][0]
-        match = next(m for m in exported if m.render == render.id)
-        out.source = _source(render, match, len(frames))
+        asset = reading.master_asset or masters[0][1]
+        match = next(m for m in exported if m.render == asset.id)
+        out.source = _source(*self.sources[asset.id], match, len(frames))
         out.accused = [
             _accused(self.session, copy, min(1.0, p * tests)) for copy, p in reading.accused
         ]
@@ -272,7 +290,7 @@ class Reading:
 
     accused: list[tuple[Copy, float]]  # with probabilities covering the masters tried
     best: float  # smallest probability seen, accused or not
-    render: Render | None  # the master the evidence below was read against
+    master_asset: Asset | None  # the master the evidence below was read against
     evidence: Any = None  # watermark.Evidence
     master: _Master | None = None
     top: Copy | None = None  # the best-scoring copy
@@ -285,7 +303,7 @@ def accuse_copies(
     keys: UnsealedKeys,
     frames: np.ndarray,
     fps: float | None,
-    masters: list[tuple[Render, Asset]],
+    masters: list[tuple[Render | None, Asset]],
     copies: dict[int, Copy],
     threshold: float,
     action: str,
@@ -304,20 +322,20 @@ def accuse_copies(
     cache = {} if cache is None else cache
     result = Reading([], 1.0, None, key=key)
     for render, asset in masters:
-        master = cache.get(render.id) or _read_master(session, keys, asset, action, render)
-        cache[render.id] = master
+        master = cache.get(asset.id) or _read_master(session, keys, asset, action)
+        cache[asset.id] = master
         try:
             evidence = extract(frames, key, code.length, master=master.reference, fps=fps)
         except WatermarkError as error:
-            result.notes.append(f"render {render.id}: {error}")
+            result.notes.append(f"{_name(render, asset)}: {error}")
             continue
         verdict = accuse(evidence, code, list(copies), threshold=threshold / tried)
         best = verdict.ranking[0].probability * tried if verdict.ranking else 1.0
-        if verdict.accused or result.render is None or best < result.best:
+        if verdict.accused or result.master_asset is None or best < result.best:
             result = Reading(
                 [(copies[a.copy], min(1.0, a.probability * tried)) for a in verdict.accused],
                 min(result.best, best),
-                render,
+                asset,
                 evidence,
                 master,
                 copies[verdict.ranking[0].copy] if verdict.ranking else None,
@@ -329,12 +347,10 @@ def accuse_copies(
     return result
 
 
-def _read_master(
-    session: MemberSession, keys: UnsealedKeys, asset: Asset, action: str, render: Render
-) -> _Master:
+def _read_master(session: MemberSession, keys: UnsealedKeys, asset: Asset, action: str) -> _Master:
     from watermark import Reference
 
-    data = decrypted(session, keys, asset, action, {"render": render.id})
+    data = decrypted(session, keys, asset, action, {"master": asset.id})
     return _Master(Reference.from_frames(_batches(data)), data)
 
 
@@ -443,24 +459,33 @@ def _batches(data: bytes):
 
 
 def _index(session: MemberSession):
+    """Every fingerprinted master (renders, and footage once a copy of it left) in a
+    search index, and each master's render (None for footage) and asset by asset id."""
     from detect import FingerprintIndex
 
-    index, renders = FingerprintIndex(), {}
+    index, sources = FingerprintIndex(), {}
     with session.vault.session() as db:
+        renders = {r.asset: r for r in db.scalars(select(Render))}
         for fingerprint in db.scalars(select(Fingerprint)):
-            render = db.get(Render, fingerprint.render)
             rows = np.frombuffer(fingerprint.signatures, np.float16).reshape(-1, 64)
-            index.add(render.id, rows.astype(np.float32), fingerprint.fps)
-            renders[render.id] = (render, db.get(Asset, render.asset))
-    return index, renders
+            index.add(fingerprint.asset, rows.astype(np.float32), fingerprint.fps)
+            asset = db.get(Asset, fingerprint.asset)
+            sources[asset.id] = (renders.get(asset.id), asset)
+    return index, sources
 
 
-def _source(render: Render, match, suspect_frames: int) -> dict[str, Any]:
+def _name(render: Render | None, asset: Asset) -> str:
+    return f"render {render.id}" if render else f"footage {asset.name!r}"
+
+
+def _source(render: Render | None, asset: Asset, match, suspect_frames: int) -> dict[str, Any]:
     first = max(0, match.master_frame(0))
     return {
-        "shot": render.shot,
-        "render": render.number,
-        "render_id": render.id,
+        "shot": render.shot if render else asset.shot,
+        "render": render.number if render else None,
+        "render_id": render.id if render else None,
+        "master": asset.id,
+        "name": _name(render, asset),
         "score": round(match.score, 3),
         "frames": [first, max(first, match.master_frame(suspect_frames - 1))],
     }
@@ -470,18 +495,20 @@ def _accused(session: MemberSession, copy: Copy, probability: float) -> dict[str
     return copy_view(copy) | {
         "copy_id": copy.id,
         "false_accusation_probability": probability,
-        "history": _history(session, copy),
+        "history": copy_history(session, copy.id),
     }
 
 
-def _history(session: MemberSession, copy: Copy) -> list[dict[str, Any]]:
-    """The audit entries that name this copy (its export, lookups that found it)."""
-    naming = select(AuditEntry).where(AuditEntry.action.in_(("export", "verify.mark", "trace")))
+def copy_history(session: MemberSession, copy_id: str) -> list[dict[str, Any]]:
+    """The audit entries that name a copy (its making, lookups and traces that found it)."""
+    naming = select(AuditEntry).where(
+        AuditEntry.action.in_(("export", "get", "verify.mark", "trace"))
+    )
     entries = []
     with session.vault.session() as db:
         for row in db.scalars(naming):
             body = json.loads(bytes(row.entry).split(b"\n")[0])
-            if copy.id in json.dumps(body.get("detail", {})):
+            if copy_id in json.dumps(body.get("detail", {})):
                 entries.append(
                     {"seq": row.seq, "time": row.time, "actor": row.actor, "action": row.action}
                 )

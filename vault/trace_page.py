@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vault.scripts import ScriptTraceReport
+
 if TYPE_CHECKING:
     from vault.trace import SegmentReport, TraceReport
 
@@ -30,20 +32,57 @@ figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-size:.85em;color:
 _PLOT_W, _PLOT_H, _PAD = 900, 220, 40
 
 
-def render_page(report: TraceReport) -> str:
+def render_page(report: TraceReport | ScriptTraceReport) -> str:
     """The whole page as HTML text."""
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Trace: {_e(report.file)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>Trace of {_e(report.file)}</h1>",
-        f"<p class='verdict {_tone(report.verdict)}'>{_e(report.verdict)}</p>",
-        _summary(report),
-    ]
+    if isinstance(report, ScriptTraceReport):
+        return _script_page(report)
+    parts = [*_head(report), _summary(report)]
     several = len(report.segments) > 1
     for number, segment in enumerate(report.segments, 1):
         parts.append(_segment(segment, f"Shot {number} of the edit" if several else "The clip"))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _head(report: TraceReport | ScriptTraceReport) -> list[str]:
+    return [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>Trace: {_e(report.file)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Trace of {_e(report.file)}</h1>",
+        f"<p class='verdict {_tone(report.verdict)}'>{_e(report.verdict)}</p>",
+    ]
+
+
+def _script_page(report: ScriptTraceReport) -> str:
+    rows = [("Read as", _e(report.how_read))]
+    if report.source:
+        s = report.source
+        pages = f"pages {s['pages'][0]}–{s['pages'][1]}" if s["pages"] else ""
+        rows.append(("Source", f"script {_e(s['name'])} ({_e(s['script'])}) {pages}"))
+    if report.evidence:
+        e = report.evidence
+        rows.append(("Canary sites", f"{e['sites_read']} read of {e['sites']['covered']} covered"))
+    rows += [_accused_row(a) for a in report.accused]
+    if any(report.claims.values()):
+        rows.append(("Visible marks (not proof)", _e(report.claims)))
+    if report.signature.get("state"):
+        rows.append(("PDF signature", _e(report.signature["state"])))
+    if report.signature.get("forgery"):
+        rows.append(("Forgery", f"<span class='forgery'>{_e(report.signature['forgery'])}</span>"))
+    rows += [("Note", _e(note)) for note in report.notes]
+    return "\n".join([*_head(report), _table(rows), "</body></html>"])
+
+
+def _accused_row(a: dict) -> tuple[str, str]:
+    history = "<br>".join(
+        f"#{h['seq']} {_e(h['time'][:19])} {_e(h['actor'])} {_e(h['action'])}" for h in a["history"]
+    )
+    return (
+        f"<span class='accused'>Accused: {_e(a['recipient'])}</span>",
+        f"copy {_e(a['copy_id'])}, made {_e(a['created_at'][:19])} by "
+        f"{_e(a['requested_by'])}; false-accusation probability "
+        f"<b>{a['false_accusation_probability']:.1e}</b><br>audit: {history}",
+    )
 
 
 def _summary(report: TraceReport) -> str:
@@ -67,23 +106,11 @@ def _segment(segment: SegmentReport, title: str) -> str:
         rows.append(
             (
                 "Source",
-                f"shot {s['shot']}, render {s['render']} ({_e(s['render_id'])}), master frames "
+                f"shot {s['shot']}, {_e(s['name'])}, master frames "
                 f"{s['frames'][0]}–{s['frames'][1]}, fingerprint match {s['score']:.2f}",
             )
         )
-    for a in segment.accused:
-        history = "<br>".join(
-            f"#{h['seq']} {_e(h['time'][:19])} {_e(h['actor'])} {_e(h['action'])}"
-            for h in a["history"]
-        )
-        rows.append(
-            (
-                f"<span class='accused'>Accused: {_e(a['recipient'])}</span>",
-                f"copy {_e(a['copy_id'])}, exported {_e(a['created_at'][:19])} by "
-                f"{_e(a['requested_by'])}; false-accusation probability "
-                f"<b>{a['false_accusation_probability']:.1e}</b><br>audit: {history}",
-            )
-        )
+    rows += [_accused_row(a) for a in segment.accused]
     if segment.best_probability is not None and not segment.accused:
         rows.append(("Best candidate", f"probability {segment.best_probability:.1e} (too weak)"))
     rows += [("Attack seen", _e(c["detail"])) for c in segment.changes]

@@ -13,6 +13,7 @@ renders and looks the copy up ("durable content credentials").
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,16 +23,18 @@ from sqlalchemy import select
 from vault import access
 from vault.errors import UsageError
 from vault.export import copy_view
-from vault.models import Asset, Copy, Render
+from vault.models import Asset, Copy, Render, ScriptCopy
+from vault.pdf_signing import PDF, read_pdf_signature
 from vault.provenance import Provenance, read_provenance
 from vault.render import render_view
+from vault.scripts import script_copy_view
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys, Vault
     from vault.session import MemberSession
 
 # Leading bytes of the formats C2PA reads here, and their media types.
-_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"))
+_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"%PDF-", PDF))
 
 
 @dataclass
@@ -40,8 +43,9 @@ class VerifyReport:
     provenance: Provenance
     vault_render: dict[str, Any] | None = None
     vault_copy: dict[str, Any] | None = None
-    found_by: str | None = None  # "manifest" or "watermark"
+    found_by: str | None = None  # "manifest", "watermark" or "signature"
     notes: list[str] = field(default_factory=list)
+    credentials: str = "C2PA"  # or "PDF signature"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,18 +54,21 @@ class VerifyReport:
             "vault_render": self.vault_render,
             "vault_copy": self.vault_copy,
             "found_by": self.found_by,
+            "credentials": self.credentials,
             "notes": self.notes,
         }
 
     def lines(self) -> list[str]:
         p = self.provenance
-        out = [f"{self.path}: C2PA {p.state}"]
+        out = [f"{self.path}: {self.credentials} {p.state}"]
         if p.state == "No manifest":
             out.append("  no content credentials in the file")
             return out + self._copy_lines() + [f"  note: {note}" for note in self.notes]
         out += [f"  failed: {failure}" for failure in p.failures]
         if p.signer:
-            out.append(f"  signed by {p.signer} (issuer {p.issuer}) with {p.claim_generator}")
+            issuer = f" (issuer {p.issuer})" if p.issuer else ""
+            tool = f" with {p.claim_generator}" if p.claim_generator else ""
+            out.append(f"  signed by {p.signer}{issuer}{tool}")
         if p.title:
             out.append(f"  title: {p.title}")
         if p.actions:
@@ -97,10 +104,15 @@ class VerifyReport:
         if not self.vault_copy:
             return []
         c = self.vault_copy
+        if "script" in c:
+            return [
+                f"  a copy of script {c['script']} made for {c['recipient']} on "
+                f"{c['created_at'][:10]}: copy {c['copy_id']}, exactly as issued"
+            ]
+        of = f"render {c['render']}" if c["render"] else f"footage {c['master']}"
         lines = [
-            f"  a vault export, found by its {self.found_by}: copy {c['copy_id']} of render "
-            f"{c['render']} for {c['recipient']}, requested by {c['requested_by']} on "
-            f"{c['created_at'][:10]}"
+            f"  a vault copy, found by its {self.found_by}: copy {c['copy_id']} of {of} "
+            f"for {c['recipient']}, requested by {c['requested_by']} on {c['created_at'][:10]}"
         ]
         if self.found_by == "watermark":
             lines.append(
@@ -118,6 +130,8 @@ def verify_file(vault: Vault, path: Path) -> VerifyReport:
         root = vault.layout.root_ca_cert.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror}", "check the path") from exc
+    if mime == PDF:
+        return _verify_pdf(vault, path, data, root)
     provenance = read_provenance(data, root, mime)
     report = VerifyReport(str(path), provenance)
     if provenance.state == "Valid":
@@ -152,12 +166,13 @@ def find_copy_by_mark(session: MemberSession, keys: UnsealedKeys, report: Verify
         return
     with session.vault.session() as db:
         copies = {c.mark: c for c in db.scalars(select(Copy))}
-        renders = db.scalars(
-            select(Render)
-            .where(Render.id.in_({c.render for c in copies.values()}))
-            .order_by(Render.rendered_at.desc())
+        assets = db.scalars(
+            select(Asset)
+            .where(Asset.id.in_({c.master for c in copies.values()}))
+            .order_by(Asset.added_at.desc())
         ).all()
-        masters = [(r, db.get(Asset, r.asset)) for r in renders]
+        renders = {r.asset: r for r in db.scalars(select(Render))}
+        masters = [(renders.get(a.id), a) for a in assets]
     reading = accuse_copies(
         session, keys, suspect, fps, masters, copies, DEFAULT_THRESHOLD, "verify.mark"
     )
@@ -172,6 +187,26 @@ def find_copy_by_mark(session: MemberSession, keys: UnsealedKeys, report: Verify
     report.found_by = "watermark"
 
 
+def _verify_pdf(vault: Vault, path: Path, data: bytes, root: bytes) -> VerifyReport:
+    """A script copy's PDF signature, and which copy the file is when it is one as issued."""
+    signature = read_pdf_signature(data, root)
+    state = "No manifest" if signature.state == "No signature" else signature.state
+    report = VerifyReport(
+        str(path), Provenance(state, signer=signature.signer, title=signature.reason)
+    )
+    report.credentials = "PDF signature"
+    if state == "Valid":
+        report.notes.append("signed, but not by this studio: treat the file as not ours")
+    digest = hashlib.sha256(data).hexdigest()
+    with vault.session() as db:
+        copy = db.scalar(select(ScriptCopy).where(ScriptCopy.sha256 == digest))
+    if copy is not None and state == "Trusted":
+        report.vault_copy, report.found_by = script_copy_view(copy), "signature"
+    elif state != "Trusted":
+        report.notes.append("`vault trace` reads its canary marks to find whose copy it was")
+    return report
+
+
 def _media_type(path: Path) -> str:
     try:
         with path.open("rb") as file:
@@ -184,6 +219,6 @@ def _media_type(path: Path) -> str:
         if head.startswith(signature):
             return mime
     raise UsageError(
-        f"{path} is not an MP4, JPEG or PNG file, the formats checked here",
-        "give the file as it was delivered (vault renders and copies are MP4)",
+        f"{path} is not an MP4, JPEG, PNG or PDF file, the formats checked here",
+        "give the file as it was delivered (vault renders and copies are MP4, scripts PDF)",
     )

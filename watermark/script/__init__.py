@@ -16,11 +16,12 @@ from watermark.script.canary import SiteCode, mark_script
 from watermark.script.layout import Layout, lay_out
 from watermark.script.pdf import footer_text, render_pdf
 from watermark.script.sites import Site, find_sites, rewrite
-from watermark.script.variants import RELIABILITY, RULES
+from watermark.script.variants import RELIABILITY, RULES, RULES_VERSION
 
 __all__ = [
     "RELIABILITY",
     "RULES",
+    "RULES_VERSION",
     "Layout",
     "Site",
     "SiteCode",

@@ -29,7 +29,7 @@ class Rule:
     just before the spelling (anchored at its end, within the same line) and just after it
     (anchored at its start); `not_before` / `not_after` must not. `lower_only` skips
     capitalised matches, for words that are also names (Gray, Grey); `action_only` keeps a
-    rule out of dialogue.
+    rule out of dialogue, `dialogue_only` out of action.
     """
 
     id: str
@@ -42,6 +42,7 @@ class Rule:
     not_after: str = ""
     lower_only: bool = False
     action_only: bool = False
+    dialogue_only: bool = False
 
     def __post_init__(self) -> None:
         pattern = "|".join(_form_pattern(f) for f in sorted(self.forms, key=len, reverse=True))
@@ -106,7 +107,9 @@ def _form_pattern(form: str) -> str:
             parts.append(re.escape(ch))
     # No look-behind at the start: a pattern that opens with a literal is found by a fast
     # prefix search. The word boundary before it is checked by `matches` instead.
-    tail = r"(?![\w'’])" if form[-1].isalnum() else ""
+    # A clitic may follow ("Someone's" holds the word "Someone"), but never more letters
+    # ("don" is not a word of "don't").
+    tail = r"(?!\w|['’](?![sS]\b))" if form[-1].isalnum() else ""
     return "".join(parts) + tail
 
 

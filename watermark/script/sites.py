@@ -61,7 +61,10 @@ def _find_sites(text: str) -> tuple[Site, ...]:
             element = _element_of(match.start, match.end, starts, ends)
             if element is None:
                 continue
-            if rule.action_only and elements[element].kind is not Kind.ACTION:
+            kind = elements[element].kind
+            if rule.action_only and kind is not Kind.ACTION:
+                continue
+            if rule.dialogue_only and kind is not Kind.DIALOGUE:
                 continue
             found.append((match.start, order, match))
     found.sort(key=lambda item: (item[0], item[1]))

@@ -17,7 +17,12 @@ from __future__ import annotations
 
 from watermark.script.rules import Rule
 
-__all__ = ["RELIABILITY", "RULES"]
+__all__ = ["RELIABILITY", "RULES", "RULES_VERSION"]
+
+# Which rule set a copy was made with. Any change to the rules moves sites, so a copy can only
+# be read with the rules it was made with: the vault records this per copy, and a change to
+# this file that adds, removes or narrows a rule must bump it.
+RULES_VERSION = "2"
 
 # How far a reading of each kind can be trusted, per way the text was obtained. A word
 # swap ("someone" / "somebody") is hard for OCR or a typist to fake; a comma is easily lost.
@@ -38,14 +43,55 @@ _CLAUSE_VERB = (
     r"(?:['’](?:m|re|s|ll|d|ve)\b|[ \t]+(?:am|is|are|was|were|will|would|can|could|should|"
     r"might|must|may|do|does|did|don['’]t|doesn['’]t|didn['’]t|can['’]t|won['’]t|wasn['’]t|"
     r"isn['’]t|have|has|had|never|just|really|always|still|already|only|even|also|"
-    r"need|needs|want|wants|know|knows|think|thinks|got|like|love|said|told|saw|made)\b)"
+    r"need|needs|want|wants|know|knows|think|thinks|got|like|love|said|told|saw|made|took|"
+    r"left|came|went|wanted|needed|tried|lied|meant|knew|thought|felt|found|kept|gave|used|"
+    r"killed|sold|stole|look|looks|looked|seem|seems|seemed|feel|feels|ever|probably|"
+    r"won['’]t|wouldn['’]t|couldn['’]t|shouldn['’]t|haven['’]t|hasn['’]t|aren['’]t)\b)"
 )
 # A clause follows: subject pronoun and a verb ("he's", "you never"), so an optional
 # "that" or a comma before it joins two clauses and nothing else.
-_CLAUSE = r"[ \t]+(?:i|you|he|she|it|we|they)" + _CLAUSE_VERB
+_CLAUSE = (
+    r"[ \t]+(?:i|you|he|she|it|we|they)"
+    + _CLAUSE_VERB
+    + r"|[ \t]+there(?:['’]s|['’]ll|[ \t]+(?:is|are|was|were|will|would)\b)"
+)
 
-# 's before been/got is "has"; "What is it?" does not shorten to "What's it?".
-_NOT_IS = r"[ \t]+(?:been|got|gotten|had)\b|[ \t]+(?:it|that|this|he|she|they|you|i|we)[ \t]*[?.!,]"
+# 's before a participle is "has" ("He's changed" is not "He is changed", "It's happened"
+# not "It is happened"); -ed words that are only adjectives after "is" stay. "What is it?"
+# does not shorten to "What's it?".
+_IS_ADJECTIVES = (
+    "tired|scared|worried|married|supposed|interested|excited|involved|surprised|locked|"
+    "closed|dead|armed|loaded|wanted|needed|concerned|embarrassed|ashamed|confused|bored|"
+    "pissed|engaged|related|allowed|expected|obsessed|convinced|determined|amazed|annoyed"
+)
+_HAS_PARTICIPLE = (
+    rf"[ \t]+(?:(?!(?:{_IS_ADJECTIVES})\b)[a-z]+ed|been|got|gotten|had|done|seen|taken|given|"
+    r"made|known|told|left|gone|come|become|found|lost|kept|brought|bought|heard|said|sent|"
+    r"spent|won|begun|broken|chosen|driven|eaten|fallen|forgotten|written|spoken|stolen|"
+    r"thrown|shown|grown|hidden|fought|caught|taught|thought|felt|met|paid|put|read|sold|"
+    r"understood|run|hit|let|cut|set|quit|shut)\b"
+)
+_NOT_IS = _HAS_PARTICIPLE + r"|[ \t]+(?:it|that|this|he|she|they|you|i|we)[ \t]*[?.!,]"
+# "There's ladies present" is dialect that "There is ladies present" would correct: after
+# there/here/where/what/who/how/that the noun phrase must not look plural (a word ending in
+# -s among the next three, or a plural determiner).
+_PLURAL_NEXT = (
+    r"[ \t]+(?:[a-z'’]+[ \t]+){0,2}?(?:these|those|they|them|we|some|many|two|three|four|"
+    r"five|several|lots|both|(?!(?:is|was|has|this|his|its|us|yes|always|perhaps|"
+    r"anyways|less|unless|across|nevertheless|regardless|nothing|less)\b)[a-z]*[^s\W'’]s)\b"
+)
+# What can follow "is" and never a possessive 's: "the car's ready" / "the car is ready",
+# but "the car's engine", "nobody's fault" and "someone's good friend" stay as written.
+_IS_NEXT = (
+    r"[ \t]+(?:not|going|gonna|coming|trying|looking|waiting|watching|following|lying|"
+    r"getting|happening|moving|listening|calling|doing|saying|telling|hiding|working|leaving|"
+    r"running|knocking|talking|asking|here|there|still|always|never|just|really|so|too|"
+    r"a|an|the|in|inside|outside|at|on|over|out|up|down|back|gone|about|right[ \t]+(?:here|"
+    r"there|behind)|all[ \t]+right)\b"
+    r"|[ \t]+(?:fine|wrong|right|okay|ok|dead|missing|safe|late|ready|home|alive|open|"
+    r"closed|broken|true|possible|different|perfect|finished|over|empty|locked|free|"
+    r"clean|sick|crazy|lying)[ \t]*(?:[.,!?;]|--|$)"
+)
 
 _PARTICIPLES = (
     "been|got|gotten|seen|done|had|heard|told|known|made|found|given|taken|lost|tried|"
@@ -57,6 +103,29 @@ _BASE_VERBS = (
     "need|help|feel|get|make|see|ask|let|try|stay|leave|come|call|die|put"
 )
 _HAD_PARTICIPLES = "been|better|seen|gotten|forgotten|known|heard|told|lost|left|met"
+
+
+def _not_after(aux: str, subject: str) -> str:
+    if aux != "is":
+        return ""
+    if subject.lower() in ("there", "here", "where", "what", "who", "how", "that"):
+        return _NOT_IS + "|" + _PLURAL_NEXT
+    return _NOT_IS
+
+
+# Dialect a contraction must not "correct": "He don't", "I doesn't", "We wasn't", "It
+# weren't", "I don't got", and double negatives ("I don't know nothing" is not "I do not
+# know nothing").
+_DIALECT = {
+    "do": r"\b(?:he|she|it|that|this)[ \t]+",
+    "does": r"\b(?:i|you|we|they)[ \t]+",
+    "was": r"\b(?:you|we|they)[ \t]+",
+    "were": r"\b(?:i|he|she|it)[ \t]+",
+}
+_DOUBLE_NEGATIVE = (
+    r"[ \t]+(?:got|gotta|ain['’]t|need[ \t]+no)\b"
+    r"|[ \t]+(?:[a-z'’]+[ \t]+){0,3}?(?:nothing|nobody|nowhere|none|no|never|neither)\b"
+)
 
 
 def _contractions() -> list[Rule]:
@@ -72,7 +141,7 @@ def _contractions() -> list[Rule]:
                     note=note,
                     after=after,
                     not_before=_EMBEDDED,
-                    not_after=_NOT_IS if aux == "is" else "",
+                    not_after=_not_after(aux, subject),
                 )
             )
 
@@ -129,14 +198,16 @@ def _contractions() -> list[Rule]:
         ("could", "couldn't"), ("should", "shouldn't"), ("must", "mustn't"),
     )  # fmt: skip
     for aux, short in negatives:
+        not_before = "|".join(x for x in (owned.get(aux, ""), _DIALECT.get(aux, "")) if x)
         rules.append(
             Rule(
                 id=f"contraction.{aux}-not",
                 kind="contraction",
                 forms=(f"{aux} not", short),
-                note="not before a subject: 'Don't you dare' cannot become 'Do not you dare'",
-                not_after=r"[ \t]+" + _SUBJECT,
-                not_before=owned.get(aux, ""),
+                note="not before a subject: 'Don't you dare' cannot become 'Do not you dare'; "
+                "not in dialect ('He don't', 'I don't got', 'don't know nothing')",
+                not_after=r"[ \t]+" + _SUBJECT + "|" + _DOUBLE_NEGATIVE,
+                not_before=not_before,
             )
         )
     rules.append(
@@ -145,9 +216,64 @@ def _contractions() -> list[Rule]:
             "contraction",
             ("cannot", "can't"),
             "same inversion guard as the other negatives",
-            not_after=r"[ \t]+" + _SUBJECT,
+            not_after=r"[ \t]+" + _SUBJECT + "|" + _DOUBLE_NEGATIVE,
         )
     )
+    pronoun("will", "'ll", "who", _WORD_NEXT, word_next)
+    pronoun(
+        "would", "'d", "who it", rf"[ \t]+(?:{_BASE_VERBS})\b",
+        "'d before a bare verb can only be would",
+    )  # fmt: skip
+    pronoun(
+        "has", "'s", "who what", r"[ \t]+(?:been|got|gotten)\b",
+        "only before been/got, where 's can only be has",
+    )  # fmt: skip
+
+    # "is" after an indefinite pronoun or a noun with its determiner ("Everything's fine",
+    # "The car's outside", "Dad's home"): only the verb is the site, so "Someone" next to it
+    # stays a site of its own. 's is also a possessive ("nobody's fault", "the car's
+    # engine"), so only words that cannot follow a possessive may follow.
+    indefinites = (
+        "everything|nothing|something|anything|everyone|everybody|someone|somebody|"
+        "no[ \t]+one|nobody|anyone|anybody"
+    )
+    nouns = (
+        # A noun not ending in a hiss ("the rest's", "the bridge's" read badly), never a
+        # pronoun ("that he is" belongs to the pronoun rules).
+        r"\b(?:the|my|your|his|her|our|their|this|that)[ \t]+"
+        r"(?!(?:i|you|he|she|it|we|they|there|here|what|who|this|that|way)\b)"
+        r"[a-z]*[a-rt-wy](?<!ch)(?<!sh)(?<!ce)(?<!ge)(?<!se)(?<!ze)(?<!st)"
+        r"|\b(?:dad|mom|mum|daddy|mommy|mama|papa|grandma|grandpa)"
+    )
+    for rule_id, before, note in (
+        ("contraction.everything-is", rf"\b(?:{indefinites})", "indefinite pronoun + is"),
+        ("contraction.noun-is", nouns, "noun with its determiner + is, in dialogue only"),
+    ):
+        rules.append(
+            Rule(
+                rule_id,
+                "contraction",
+                (" is", "'s"),
+                note + "; never before a participle (has) or where 's could be possessive",
+                before=before,
+                after=_IS_NEXT,
+                not_before=_EMBEDDED + r"[a-z ]*",
+                not_after=_NOT_IS,
+                dialogue_only=rule_id == "contraction.noun-is",
+            )
+        )
+        rules.append(
+            Rule(
+                rule_id.replace("-is", "-has"),
+                "contraction",
+                (" has", "'s"),
+                note.replace("+ is", "+ has") + "; only before been/got, where 's is has",
+                before=before,
+                after=r"[ \t]+(?:been|got|gotten)\b",
+                not_before=_EMBEDDED + r"[a-z ]*",
+                dialogue_only=rule_id == "contraction.noun-is",
+            )
+        )
     return rules
 
 
@@ -177,6 +303,55 @@ def _synonyms() -> list[Rule]:
             "conjunctions only: a word must follow, and not 'even though' / 'as though'",
             after=_WORD_NEXT,
             not_before=r"\b(?:even|as)[ \t]+",
+        )
+    )
+    people = (
+        r"\b(?:man|woman|guy|girl|boy|kid|kids|person|people|one|ones|someone|somebody|"
+        r"anyone|anybody|everyone|everybody|no[ \t]+one|nobody|those|friend|friends|men|"
+        r"women|guys|girls|boys)"
+    )
+    rules.append(
+        Rule(
+            "synonym.who-that",
+            "synonym",
+            ("who", "that"),
+            "relative pronoun for a person ('the guy who called' / 'the guy that called'), "
+            "in dialogue; only before a finite verb, so a 'that' opening a clause ('told "
+            "someone that Marcus lied') is never taken",
+            before=people + r"[ \t]+",
+            # "Did you tell anyone who took it?" may ask which person took it.
+            not_before=r"\b(?:tell|tells|told|ask|asks|asked|show|shows|showed|remind|"
+            r"reminded|warn|warned|teach|taught)[ \t]+(?:[a-z]+[ \t]+)?" + people + r"[ \t]+",
+            after=r"['’](?:s|d|ll|re|ve)\b|[ \t]+(?:is|was|are|were|has|had|have|can|could|"
+            r"would|will|knows|knew|wants|wanted|needs|needed|called|came|lives|lived|works|"
+            r"worked|does|did|doesn['’]t|didn['’]t|won['’]t|can['’]t|isn['’]t|wasn['’]t|"
+            r"sold|took|saw|says|said|tried|loves|loved|left|gets|got|makes|made|pays|paid)\b",
+            dialogue_only=True,
+        )
+    )
+    rules.append(
+        Rule(
+            "synonym.a-lot-of",
+            "synonym",
+            ("a lot of", "lots of"),
+            "same quantity, same everyday register; not 'quite a lot of', 'such a lot of'",
+            not_before=r"\b(?:quite|such|what|not|whole|awful|hell|heck)[ \t]+",
+            after=_WORD_NEXT,
+            not_after=r"[ \t]+(?:nerve|guts|good|explaining|help)\b",  # idioms
+        )
+    )
+    rules.append(
+        Rule(
+            "synonym.a-little",
+            "synonym",
+            ("a little", "a bit"),
+            "degree only ('a little late' / 'a bit late'); never the adjective ('a little "
+            "girl'), so only before a comparative, a few adjectives or a clause end",
+            not_before=r"\b(?:just|only|quite|such|not)[ \t]+",
+            after=r"[ \t]*[.,!?;]|[ \t]+(?:more|less|longer|later|earlier|further|closer|"
+            r"faster|slower|louder|quieter|better|worse|bigger|smaller|too|late|early|tired|"
+            r"nervous|scared|drunk|strange|weird|odd|busy|cold|warm|hot|worried|confused|"
+            r"surprised|disappointed|embarrassed|rusty|tight|loose|high|low|off)\b",
         )
     )
     not_verbs = (
@@ -221,6 +396,8 @@ def _phrasings() -> list[Rule]:
     determiners = "the|these|those|my|your|his|her|our|their"
     idioms = r"[ \t]+(?:same|more|better|worse|way|while|rage|time|world)\b"
     rules = []
+    # "Both my wife and daughter" would not read "Both of my wife and daughter".
+    coordinated = r"|[ \t]+[a-z]+[ \t]+(?:and|or)\b"
     for quantifier in ("all", "both", "half"):
         for det in determiners.split("|"):
             rules.append(
@@ -228,11 +405,52 @@ def _phrasings() -> list[Rule]:
                     f"phrasing.{quantifier}-of-{det}",
                     "phrasing",
                     (f"{quantifier} of {det}", f"{quantifier} {det}"),
-                    "optional 'of' before a determiner; idioms ('all the same') excluded",
+                    "optional 'of' before a determiner; idioms ('all the same') and a "
+                    "coordinated 'both my wife and daughter' excluded",
                     after=_WORD_NEXT,
-                    not_after=idioms,
+                    not_after=idioms + (coordinated if quantifier == "both" else ""),
                 )
             )
+    rules.append(
+        Rule(
+            "phrasing.all-of-this",
+            "phrasing",
+            ("all of this", "all this"),
+            "only at a clause end ('because of all this.'), where nothing can follow",
+            not_before=r"\bnot[ \t]+",
+            after=r"[ \t]*(?:[.,!?;]|--)",
+        )
+    )
+    rules.append(
+        Rule(
+            "phrasing.inside-of",
+            "phrasing",
+            ("inside of", "inside"),
+            "place only, before a determiner",
+            after=r"[ \t]+(?:the|a|his|her|my|your|our|their)\b",
+        )
+    )
+    rules.append(
+        Rule(
+            "phrasing.whether-or-not",
+            "phrasing",
+            ("whether or not", "whether"),
+            "'whether or not he comes' / 'whether he comes'",
+            after=r"[ \t]+(?:i|you|he|she|it|we|they|there|the|to)\b",
+        )
+    )
+    for verb in ("crosses", "walks", "heads", "moves", "goes", "comes", "runs", "hurries"):
+        rules.append(
+            Rule(
+                f"phrasing.{verb}-over-to",
+                "phrasing",
+                (f"{verb} over to", f"{verb} to"),
+                "in action only: 'She crosses over to the window' / 'She crosses to the "
+                "window' (a movement within the scene)",
+                after=r"[ \t]+(?:the|a|an|his|her|their|its|him|them|[a-z]+['’]s)\b",
+                action_only=True,
+            )
+        )
     rules.append(
         Rule(
             "phrasing.outside-of",
@@ -245,7 +463,10 @@ def _phrasings() -> list[Rule]:
     verbs = (
         "think thought know knew said say says guess hope believe figure figured bet swear "
         "realize realized mean means sure glad afraid promise promised heard remember "
-        "forgot understand wish suppose imagine admit sorry proud pretend"
+        "forgot understand wish suppose imagine admit sorry proud pretend feel felt notice "
+        "noticed see saw hear assume doubt pray hoped believed guessed decided agree agreed "
+        "worried seems seemed thinks knows hopes figures realizes swore read learned found "
+        "convinced positive certain lucky"
     )
     for verb in verbs.split():
         rules.append(
@@ -283,7 +504,8 @@ def _phrasings() -> list[Rule]:
                 f"phrasing.{verb}-{particle}",
                 "phrasing",
                 (f"{verb} {particle}", verb),
-                "in action only: 'She sits down' / 'She sits' (in dialogue 'Sit.' is curt)",
+                "in action only: 'She sits down' / 'She sits' (in dialogue 'Sit.' is curt); "
+                "not before a place, where 'sits at her desk' is a state, not a movement",
                 after=r"[ \t]*[.,;]|[ \t]+and\b",
                 action_only=True,
             )

@@ -1,0 +1,162 @@
+"""The screenplay vault end to end through the CLI: `vault get` hands each member their own
+canary-marked copy (Fountain, or a signed PDF with their name on every page), recorded and
+logged; `vault trace` names the member from a retyped excerpt, their PDF or a photographed
+page; `vault verify` checks a PDF's signature; bad scripts and foreign excerpts are refused
+or accuse no one."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pypdfium2
+import pytest
+from conftest import ADMIN, Studio
+from PIL import Image
+
+from benchmarks.screenplay import screenplay
+from benchmarks.script_attacks import retype
+
+FIXTURES = Path(__file__).parent / "fixtures"
+needs_tesseract = pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="tesseract-ocr is not installed"
+)
+
+
+@cache
+def _script() -> str:
+    scenes = [(FIXTURES / n).read_text(encoding="utf-8") for n in ("safehouse.fountain",)]
+    return "\n".join([scenes[0], screenplay(seed=23, pages=6)])
+
+
+@pytest.fixture
+def scripted(studio: Studio) -> tuple[Studio, str]:
+    return studio, studio.put(ADMIN, "biopic.fountain", _script().encode(), "script")
+
+
+def _get(studio: Studio, who: str, script: str, name: str) -> tuple[dict, Path]:
+    out = studio.tmp / name
+    result = studio.cli(who, "get", script, "-o", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output), out
+
+
+def _trace(studio: Studio, path: Path) -> dict:
+    result = studio.cli(ADMIN, "trace", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _middle(text: str, share: float = 0.5) -> str:
+    lines = text.splitlines()
+    start = len(lines) // 4
+    return "\n".join(lines[start : start + int(len(lines) * share)])
+
+
+def test_each_member_gets_their_own_copy_recorded_and_replayed(scripted, vault) -> None:
+    studio, script = scripted
+    dana, dana_path = _get(studio, "dana", script, "dana.fountain")
+    ava, ava_path = _get(studio, "ava", script, "ava.fountain")
+    assert (dana["recipient"], ava["recipient"]) == ("dana", "ava")
+    assert dana["mark"] != ava["mark"] and dana["sites"] > 60
+    ours, theirs = dana_path.read_text(), ava_path.read_text()
+    assert ours != theirs and ours != _script()
+    assert len(ours.splitlines()) == len(_script().splitlines())  # same lines, other spellings
+    entry = studio.last_entry(vault)
+    assert (entry.action, entry.outcome, entry.asset_id) == ("get", "ok", script)
+    assert studio.cli(ADMIN, "audit", "verify").exit_code == 0
+
+
+def test_a_retyped_excerpt_names_the_member_and_a_foreign_one_no_one(scripted, tmp_path) -> None:
+    studio, script = scripted
+    _get(studio, "dana", script, "dana.fountain")
+    _, ava = _get(studio, "ava", script, "ava.fountain")
+    leak = tmp_path / "leak.txt"
+    leak.write_text(retype(_middle(ava.read_text()), np.random.default_rng(3)))
+    report = _trace(studio, leak)
+    assert report["verdict"] == "accused" and report["kind"] == "script"
+    assert [a["recipient"] for a in report["accused"]] == ["ava"]
+    assert report["accused"][0]["false_accusation_probability"] < 1e-6
+    assert report["source"]["script"] == script and report["read_as"] == "text"
+    assert report["segments"][0]["accused"] == report["accused"]
+    assert report["accused"][0]["history"][0]["action"] == "get"
+    text = studio.cli(ADMIN, "trace", str(leak)).output
+    assert "ACCUSED ava" in text and report["accused"][0]["copy_id"] in text
+
+    foreign = tmp_path / "other.txt"
+    foreign.write_text(screenplay(seed=99, pages=3))
+    report = _trace(studio, foreign)
+    assert report["verdict"] == "not from this vault" and report["accused"] == []
+
+
+def test_a_pdf_copy_is_signed_named_and_traced(scripted, tmp_path) -> None:
+    studio, script = scripted
+    _get(studio, "dana", script, "dana.fountain")
+    copy, pdf = _get(studio, "ava", script, "ava.pdf")
+    assert copy["format"] == "pdf"
+    verified = studio.verify(pdf)
+    assert verified["credentials"] == "PDF signature"
+    assert verified["c2pa"]["state"] == "Trusted"
+    assert verified["vault_copy"]["copy_id"] == copy["copy_id"]
+    report = _trace(studio, pdf)
+    assert [a["recipient"] for a in report["accused"]] == ["ava"]
+    assert report["read_as"] == "pdf-text" and report["signature"]["state"] == "Trusted"
+    assert report["claims"]["copy_id"].lower() == copy["copy_id"]
+
+    altered = bytearray(pdf.read_bytes())
+    at = altered.find(b"stream") + 40
+    altered[at] ^= 0x01
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(altered))
+    assert studio.verify(tampered)["c2pa"]["state"] == "Invalid"
+
+
+@needs_tesseract
+def test_a_photographed_page_pair_names_the_member(scripted, tmp_path) -> None:
+    studio, script = scripted
+    _get(studio, "dana", script, "dana.fountain")
+    _, pdf = _get(studio, "ava", script, "ava.pdf")
+    document = pypdfium2.PdfDocument(pdf.read_bytes())
+    pages = [document[i].render(scale=200 / 72).to_pil().convert("L") for i in (2, 3, 4)]
+    sheet = Image.new("L", (pages[0].width, sum(p.height for p in pages)), 255)
+    for number, page in enumerate(pages):
+        sheet.paste(page, (0, number * page.height))
+    photo = tmp_path / "photo.png"
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    photo.write_bytes(buffer.getvalue())
+    report = _trace(studio, photo)
+    assert report["read_as"] == "image-ocr"
+    assert [a["recipient"] for a in report["accused"]] == ["ava"]
+
+
+def test_bad_scripts_are_refused_in_one_logged_line(studio, vault, tmp_path) -> None:
+    latin1 = tmp_path / "draft.fountain"
+    latin1.write_bytes("EXT. CAFÉ - DAY\n\nShe orders.\n".encode("latin-1"))
+    result = studio.cli(ADMIN, "put", str(latin1), "--kind", "script")
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "not UTF-8" in result.output and "iconv" in result.output
+    entry = studio.last_entry(vault)
+    assert (entry.action, entry.outcome) == ("put", "error")
+
+    fdx = tmp_path / "draft.fdx"
+    fdx.write_text('<?xml version="1.0"?>\n<FinalDraft DocumentType="Script"></FinalDraft>\n')
+    result = studio.cli(ADMIN, "put", str(fdx), "--kind", "script")
+    assert result.exit_code == 2 and "Final Draft" in result.output
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (400, 300), 255).save(blank)
+    result = studio.cli(ADMIN, "trace", str(blank))
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert studio.last_entry(vault).action == "trace"
+
+
+def test_a_script_without_canary_sites_says_what_a_copy_can_prove(studio) -> None:
+    bare = "INT. ROOM - NIGHT\n\nSILENCE.\n\nANNA\nGo.\n"
+    script = studio.put(ADMIN, "bare.fountain", bare.encode(), "script")
+    copy, _ = _get(studio, "dana", script, "bare.fountain")
+    assert copy["sites"] == 0 and "cannot be traced" in copy["confidence"]
