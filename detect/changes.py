@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from watermark.register import Registration
+from watermark import Registration
 
 _AREA = 0.97  # share of the picture below which something was cut away or added
 _SCALE = 0.03  # relative size change below which the picture was not scaled

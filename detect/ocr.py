@@ -19,6 +19,9 @@ from detect.errors import DetectError
 __all__ = ["ocr_image"]
 
 _TARGET_WIDTH = 2550  # a Letter page at 300 dpi
+_MIN_SIDE = 32  # px: smaller holds no readable line
+_MAX_SIDE = 20  # the longest side may be at most this many times the shortest
+_MAX_PIXELS_SIDE = 30000  # Tesseract refuses images with a side much beyond this
 
 
 def ocr_image(image: Image.Image) -> str:
@@ -32,13 +35,23 @@ def ocr_image(image: Image.Image) -> str:
             "reading an image needs the Tesseract OCR engine, which is not installed",
             "install the Debian package tesseract-ocr",
         ) from err
-    page = _prepare(np.asarray(image.convert("L")))
+    grey = np.asarray(image.convert("L"))
+    if min(grey.shape) < _MIN_SIDE or max(grey.shape) > _MAX_SIDE * max(1, min(grey.shape)):
+        raise DetectError(
+            f"a {grey.shape[1]}x{grey.shape[0]} picture is not a photographed page",
+            "give a photo or scan of the page itself",
+        )
+    page = _prepare(grey)
     # psm 4: a single column of text of variable sizes, which is what a script page is.
-    return pytesseract.image_to_string(Image.fromarray(page), lang="eng", config="--psm 4")
+    try:
+        return pytesseract.image_to_string(Image.fromarray(page), lang="eng", config="--psm 4")
+    except (pytesseract.TesseractError, RuntimeError) as err:
+        raise DetectError(f"OCR failed on the picture ({err})", "give a clearer photo") from err
 
 
 def _prepare(grey: np.ndarray) -> np.ndarray:
-    scale = _TARGET_WIDTH / grey.shape[1]
+    # Enlarge towards 300 dpi, but never past what Tesseract accepts for a tall strip.
+    scale = min(_TARGET_WIDTH / grey.shape[1], _MAX_PIXELS_SIDE / max(grey.shape))
     if scale > 1.2 or scale < 0.6:
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     grey = _deskew(grey)

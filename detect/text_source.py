@@ -76,6 +76,10 @@ def _open_image(data: bytes):  # -> PIL.Image.Image | None
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
+    except Image.DecompressionBombError as err:
+        raise DetectError(
+            "the image is too large to be a photographed page", "crop it to the page"
+        ) from err
     except (UnidentifiedImageError, OSError, ValueError):
         return None
     return image
@@ -88,7 +92,8 @@ def _from_pdf(data: bytes, label: str) -> SuspectText:
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as err:
+    # pypdf raises NotImplementedError for a filter it does not know (a damaged stream)
+    except (PdfReadError, ValueError, KeyError, OSError, NotImplementedError) as err:
         raise DetectError(f"{label} is not a readable PDF ({err})") from err
     words = sum(len(page.split()) for page in pages)
     if pages and words >= _MIN_WORDS_PER_PAGE * len(pages) / 4:
@@ -107,6 +112,8 @@ def _ocr_pdf(data: bytes, label: str) -> list[str]:
         raise DetectError(f"{label} is not a readable PDF ({err})") from err
     try:
         return [ocr_image(page.render(scale=_OCR_DPI / 72).to_pil()) for page in document]
+    except pdfium.PdfiumError as err:
+        raise DetectError(f"{label} has a page that cannot be rendered ({err})") from err
     finally:
         document.close()
 

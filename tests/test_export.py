@@ -8,7 +8,7 @@ import av
 from conftest import ADMIN, export_copy, generated_clip
 from sqlalchemy import select
 
-from vault.models import Copy, Render
+from vault.models import Copy, Render, Shot
 
 
 def _stripped(path, out):
@@ -103,15 +103,18 @@ def test_there_is_nothing_to_export_before_a_render(studio) -> None:
 def test_rewriting_a_copy_or_render_row_is_caught_by_audit_verify(rendered, vault) -> None:
     studio = rendered
     assert export_copy(studio, ADMIN, "dana", "dana.mp4")[0].exit_code == 0
+    assert export_copy(studio, ADMIN, "eddie", "eddie.mp4")[0].exit_code == 0
     assert "audit log OK" in studio.cli(ADMIN, "audit", "verify").output
     with vault.transaction() as db:
-        copy = db.scalars(select(Copy)).one()
-        copy.mark = 999  # an insider moving the mark onto someone else's codeword
+        moved, hidden = db.scalars(select(Copy).order_by(Copy.mark)).all()
+        moved.mark = 999  # an insider moving the mark onto someone else's codeword
         render = db.scalars(select(Render)).one()
         render.signed = False
-    result = studio.cli(ADMIN, "audit", "verify")
+        hidden.master = db.scalars(select(Shot)).one().plate  # now a copy of the plate
+    result = studio.cli(ADMIN, "audit", "verify")  # (the last: "never exported" to a trace)
     assert result.exit_code != 0
-    assert f"copy {copy.id} in the database differs" in result.output
+    assert f"copy {moved.id} in the database differs" in result.output
+    assert f"copy {hidden.id} in the database differs" in result.output
     assert "render r7.1 in the database differs" in result.output
 
 

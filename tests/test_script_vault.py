@@ -160,3 +160,26 @@ def test_a_script_without_canary_sites_says_what_a_copy_can_prove(studio) -> Non
     script = studio.put(ADMIN, "bare.fountain", bare.encode(), "script")
     copy, _ = _get(studio, "dana", script, "bare.fountain")
     assert copy["sites"] == 0 and "cannot be traced" in copy["confidence"]
+
+
+def test_damaged_pages_and_a_bad_report_path_are_one_logged_line(scripted, vault, tmp_path) -> None:
+    studio, script = scripted
+    _, pdf = _get(studio, "ava", script, "ava.pdf")
+    data = bytearray(pdf.read_bytes())
+    at = data.find(b"/FlateDecode")
+    data[at + 1 : at + 3] = b"Fx"  # a filter no reader knows: the page cannot be read
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(bytes(data))
+    result = studio.cli(ADMIN, "trace", str(broken))
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert (studio.last_entry(vault).action, studio.last_entry(vault).outcome) == ("trace", "error")
+
+    strip = tmp_path / "strip.png"
+    Image.new("L", (20, 4000), 255).save(strip)
+    result = studio.cli(ADMIN, "trace", str(strip))
+    assert result.exit_code == 2 and "not a photographed page" in result.output
+
+    nowhere = tmp_path / "no-such-dir" / "trace.html"
+    result = studio.cli(ADMIN, "trace", str(pdf), "--report", str(nowhere))
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert studio.last_entry(vault).outcome == "error"

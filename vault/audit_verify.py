@@ -119,8 +119,9 @@ class _Replay:
             allowed = access.has_capability(role, access.RENDER)
         elif action == "export":
             allowed = access.has_capability(role, access.EXPORT)
-        elif action == "get":
-            allowed = access.has_capability(role, access.GET)
+        elif action == "get":  # an original, unmarked, only to whoever may investigate
+            raw = body["detail"].get("raw", False)
+            allowed = access.has_capability(role, access.TRACE if raw else access.GET)
         else:  # put
             allowed = access.may_write_kind(role, body["detail"]["asset"]["kind"])
         if allowed:
@@ -160,6 +161,8 @@ class _Replay:
             self.renders[render["render_id"]] = _render_row(render)
         elif action in ("export", "get") and "copy" in detail:  # a get of video is a copy
             copy = detail["copy"]
+            if "master" not in copy:  # logged before schema 0003: the render's asset
+                copy = copy | {"master": self.renders.get(copy["render"], (None,) * 3)[2]}
             self.copies[copy["copy_id"]] = _copy_row(copy)
         elif action == "get" and "script_copy" in detail:
             copy = detail["script_copy"]
@@ -171,11 +174,9 @@ def _render_row(render: dict[str, Any]) -> tuple:
 
 
 def _copy_row(copy: dict[str, Any]) -> tuple:
-    # A render copy's master follows from its render (and entries older than schema 0003
-    # do not name it); a footage copy's master is all there is.
     return (
         copy["mark"],
-        copy.get("master") if copy["render"] is None else None,
+        copy["master"],
         copy["render"],
         copy["recipient"],
         copy["requested_by"],

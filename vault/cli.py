@@ -578,7 +578,7 @@ def verify(ctx: Context, path: Path, by_mark: bool, as_json: bool) -> None:
 def trace(ctx: Context, path: Path, threshold: float, as_json: bool, page: Path | None) -> None:
     """Find which render FILE comes from and whose copy it was (logged)."""
     session = ctx.login("trace", {"file": str(path), "threshold": threshold})
-    report = session.trace(ctx.unseal(), path, threshold)
+    report = session.trace(ctx.unseal(), path, threshold, page)
     if page is not None:
         from vault.layout import write_file_atomically
         from vault.trace_page import render_page

@@ -253,8 +253,8 @@ def _deliver(
             error = IntegrityError(f"another {action} took this copy's mark", f"{action} again")
         if error is None:
             db.add(copy)
-            if fingerprint is not None:
-                db.add(Fingerprint(asset=master.id, **fingerprint))
+            if fingerprint is not None and db.get(Fingerprint, master.id) is None:
+                db.add(Fingerprint(asset=master.id, **fingerprint))  # another get may have won
             session._record(
                 db, action, "ok", arguments, asset_id=master.id, detail={"copy": copy_view(copy)}
             )

@@ -265,6 +265,8 @@ def is_script_file(data: bytes) -> bool:
     try:
         with Image.open(io.BytesIO(data)):
             return True
+    except Image.DecompressionBombError:
+        return True  # an image, and read_text says why it will not read it
     except (UnidentifiedImageError, OSError, ValueError):
         pass
     sample = data[:4096]
@@ -287,8 +289,7 @@ def trace_script(
 ) -> ScriptTraceReport:
     """Trace leaked script pages to the copy they were made from."""
     from detect import DetectError, read_text, script_evidence
-    from watermark import WatermarkError, accuse
-    from watermark.script import RULES_VERSION, find_sites
+    from watermark.script import find_sites
 
     try:
         suspect = read_text(data, path.name)
@@ -298,7 +299,7 @@ def trace_script(
     if suspect.note:
         report.notes.append(suspect.note)
     if data.lstrip()[:5] == _PDF:
-        report.signature = _signature(session, data)
+        report.signature = _signature(session, data, claims_a_copy=bool(suspect.claims.copy_id))
     matched = []
     with session.vault.session() as db:
         scripts = db.scalars(select(Asset).where(Asset.kind == "script")).all()
@@ -320,7 +321,69 @@ def trace_script(
             "scripts in the vault"
         )
         return report
-    asset, key, sites, evidence = max(matched, key=lambda m: m[3].aligned)
+    # Drafts of one screenplay share most of their words: every matching script is tried
+    # (best aligned first), each a test of its own, the threshold shared among them.
+    matched.sort(key=lambda m: -m[3].aligned)
+    tried = len(matched)
+    reading = None
+    for candidate in matched:
+        attempt = _read_copies(session, candidate, threshold / tried, arguments)
+        if reading is None or attempt.accused:
+            reading = attempt
+        if attempt.accused:
+            break
+    _fill(session, report, reading, tried, threshold)
+    return report
+
+
+@dataclass
+class _ScriptReading:
+    asset: Asset
+    evidence: Any  # detect.ScriptEvidence
+    copies: dict[int, ScriptCopy]  # the readable copies issued, by mark
+    accused: list[Any] = field(default_factory=list)  # watermark.Accusation
+    best: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_copies(
+    session: MemberSession, candidate: tuple, threshold: float, arguments: dict
+) -> _ScriptReading:
+    """Test the evidence read against one script against every copy issued of it."""
+    from watermark import WatermarkError, accuse
+    from watermark.script import RULES_VERSION
+
+    asset, key, sites, evidence = candidate
+    with session.vault.session() as db:
+        issued = db.scalars(select(ScriptCopy).where(ScriptCopy.script == asset.id)).all()
+    reading = _ScriptReading(
+        asset, evidence, {c.mark: c for c in issued if c.rules == RULES_VERSION}
+    )
+    if len(reading.copies) < len(issued):
+        reading.notes.append(
+            f"{len(issued) - len(reading.copies)} copies of {asset.name!r} were made with other "
+            "canary rules and were not tested"
+        )
+    if not reading.copies or not sites:
+        return reading
+    try:
+        code = marking.script_code(key, len(sites))
+        verdict = accuse(evidence, code, list(reading.copies), threshold=threshold)
+    except WatermarkError as error:
+        session._refuse("trace", arguments, UsageError(error.problem, error.fix))
+    reading.accused = verdict.accused
+    reading.best = verdict.ranking[0].probability if verdict.ranking else None
+    return reading
+
+
+def _fill(
+    session: MemberSession,
+    report: ScriptTraceReport,
+    reading: _ScriptReading,
+    tried: int,
+    threshold: float,
+) -> None:
+    evidence, asset = reading.evidence, reading.asset
     report.source = {
         "script": asset.id,
         "name": asset.name,
@@ -329,44 +392,29 @@ def trace_script(
         "aligned": round(evidence.aligned, 3),
     }
     report.evidence = evidence.to_json()
-    with session.vault.session() as db:
-        issued = db.scalars(select(ScriptCopy).where(ScriptCopy.script == asset.id)).all()
-    readable = {c.mark: c for c in issued if c.rules == RULES_VERSION}
-    if len(readable) < len(issued):
-        report.notes.append(
-            f"{len(issued) - len(readable)} copies were made with other canary rules and "
-            "were not tested"
-        )
-    if not readable:
+    report.notes += reading.notes
+    if not reading.copies:
         report.verdict = "never exported"
         report.notes.append(f"no copy of {asset.name!r} was ever issued")
-        return report
-    if not sites:
+        return
+    if evidence.sites_total == 0:
         report.verdict = "insufficient evidence"
         report.notes.append("this script has no canary sites: its copies cannot be told apart")
-        return report
-    tried = len(matched)
-    try:
-        code = marking.script_code(key, len(sites))
-        verdict = accuse(evidence, code, list(readable), threshold=threshold / tried)
-    except WatermarkError as error:
-        session._refuse("trace", arguments, UsageError(error.problem, error.fix))
+        return
     report.accused = [
-        _accused(session, readable[a.copy], min(1.0, a.probability * tried))
-        for a in verdict.accused
+        _accused(session, reading.copies[a.copy], min(1.0, a.probability * tried))
+        for a in reading.accused
     ]
-    report.best_probability = (
-        min(1.0, verdict.ranking[0].probability * tried) if verdict.ranking else None
-    )
+    report.best_probability = None if reading.best is None else min(1.0, reading.best * tried)
     if report.accused:
         report.verdict = "accused"
         _compare_claims(report)
-    else:
-        # Could even a perfect reading of this many sites have named anyone?
-        too_few = len(readable) * 2.0**-evidence.sites_read > threshold
-        report.verdict = "insufficient evidence" if too_few else "no mark found"
-        report.notes.append(_more_pages(evidence, report.best_probability or 1.0, threshold))
-    return report
+        return
+    # Could even a perfect reading of this many sites have named anyone?
+    corrected = threshold / tried
+    too_few = len(reading.copies) * 2.0**-evidence.sites_read > corrected
+    report.verdict = "insufficient evidence" if too_few else "no mark found"
+    report.notes.append(_more_pages(evidence, reading.best or 1.0, corrected))
 
 
 def _accused(session: MemberSession, copy: ScriptCopy, probability: float) -> dict[str, Any]:
@@ -379,13 +427,18 @@ def _accused(session: MemberSession, copy: ScriptCopy, probability: float) -> di
 
 
 def _compare_claims(report: ScriptTraceReport) -> None:
-    claimed = report.claims.get("recipient")
+    """The visible marks are a claim; where they disagree with the canaries, say so."""
     accused = report.accused[0]
-    if claimed and claimed.strip().lower() != accused["recipient"].lower():
-        report.notes.append(
-            f"the page's visible name says {claimed!r} but the canary marks name "
-            f"{accused['recipient']!r}: the visible mark was forged or swapped"
-        )
+    claimed = {
+        "name": (report.claims.get("recipient"), accused["recipient"]),
+        "copy id": (report.claims.get("copy_id"), accused["copy_id"]),
+    }
+    for what, (shown, marked) in claimed.items():
+        if shown and shown.strip().lower() != marked.lower():
+            report.notes.append(
+                f"the page's visible {what} says {shown!r} but the canary marks say "
+                f"{marked!r}: the visible mark was forged or swapped"
+            )
 
 
 def _more_pages(evidence, best: float, threshold: float) -> str:
@@ -402,7 +455,9 @@ def _more_pages(evidence, best: float, threshold: float) -> str:
     )
 
 
-def _signature(session: MemberSession, data: bytes) -> dict[str, Any]:
+def _signature(session: MemberSession, data: bytes, claims_a_copy: bool) -> dict[str, Any]:
+    """The PDF's signature, and a forgery warning when it fails, or when a page that shows a
+    vault copy id is signed by someone other than the studio."""
     from vault.pdf_signing import read_pdf_signature
 
     try:
@@ -411,5 +466,9 @@ def _signature(session: MemberSession, data: bytes) -> dict[str, Any]:
         return {"state": None, "signer": None, "forgery": None}
     forgery = None
     if state.state == "Invalid":
-        forgery = "FORGERY: the PDF's signature fails: it was altered after the studio signed it"
+        forgery = "FORGERY: the PDF's signature fails: it was altered after it was signed"
+    elif state.state == "Valid" and claims_a_copy:
+        forgery = (
+            f"FORGERY: it shows a vault copy id but is signed by {state.signer}, not by this studio"
+        )
     return {"state": state.state, "signer": state.signer, "forgery": forgery}

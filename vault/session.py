@@ -385,7 +385,8 @@ class MemberSession:
                         "size": asset.size,
                         "because": decision.because,
                     }
-                    | ({"unmarked": unmarked} if unmarked else {}),
+                    | ({"unmarked": unmarked} if unmarked else {})
+                    | ({"raw": True} if raw else {}),
                 )
                 self.vault.log.sign_checkpoint(db, keys.audit_seed)
         if not decision.allowed:
@@ -605,9 +606,11 @@ class MemberSession:
         """Write `recipient`'s marked, signed copy of a render of `shot` (vault/export.py)."""
         return export.export_copy(self, keys, shot, recipient, out, render_number, progress)
 
-    def trace(self, keys: UnsealedKeys, path: Path, threshold: float = 1e-6):
-        """Trace a leaked file to its render and the copy it was (vault/trace.py)."""
-        return trace.trace_file(self, keys, path, threshold)
+    def trace(
+        self, keys: UnsealedKeys, path: Path, threshold: float = 1e-6, page: Path | None = None
+    ):
+        """Trace a leaked file to its master and the copy it was (vault/trace.py)."""
+        return trace.trace_file(self, keys, path, threshold, page)
 
     def audit_log(
         self, who: str | None = None, asset: str | None = None, limit: int | None = None

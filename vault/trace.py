@@ -168,12 +168,23 @@ def _segment_lines(segment: SegmentReport, lead: str) -> list[str]:
 
 
 def trace_file(
-    session: MemberSession, keys: UnsealedKeys, path: Path, threshold: float = 1e-6
+    session: MemberSession,
+    keys: UnsealedKeys,
+    path: Path,
+    threshold: float = 1e-6,
+    page: Path | None = None,
 ) -> TraceReport | ScriptTraceReport:
     """Trace `path` (a clip, or script pages) to what it was copied from and whose copy it
-    was; the report says why when it cannot. Tracing is logged."""
+    was; the report says why when it cannot. `page` is where the caller will write the
+    evidence page (it holds a master frame, so it is logged). Tracing is logged."""
+    from vault.export import check_destination
+
     arguments = {"file": str(path), "threshold": threshold}
+    if page is not None:
+        arguments["report"] = str(page)
     session._require(access.TRACE, "trace", arguments)
+    if page is not None:
+        check_destination(session, Path(page), "trace", arguments)
     if not 0 < threshold < 1:
         session._refuse("trace", arguments, UsageError("the threshold must be between 0 and 1"))
     try:

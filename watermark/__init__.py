@@ -16,6 +16,7 @@ from watermark.embedding import embed
 from watermark.errors import WatermarkError
 from watermark.extraction import Evidence, extract, frame_scores
 from watermark.reference import Reference
+from watermark.register import Registration
 from watermark.tardos import TardosCode, code_length
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Accusation",
     "Evidence",
     "Reference",
+    "Registration",
     "TardosCode",
     "Verdict",
     "WatermarkError",
