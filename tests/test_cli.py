@@ -92,8 +92,9 @@ def test_every_command_has_help(runner, command) -> None:
 
 def test_the_story_through_the_cli(runner, initialised, tmp_path) -> None:
     env = initialised
-    plate = write_file(tmp_path / "plate.mov", 300_000)
-    plate_id = put(runner, env, plate, "--kind", "footage", "--shot", "12")
+    # A model: footage leaves only as a marked video copy (tests/test_export.py).
+    plate = write_file(tmp_path / "plate.pt", 300_000)
+    plate_id = put(runner, env, plate, "--kind", "model", "--shot", "12")
     script_id = put(runner, env, write_script(tmp_path / "s.fountain", 500), "--kind", "script")
     listing = json.loads(invoke(runner, env, "ls", "--json").output)
     assert {a["id"] for a in listing} == {plate_id, script_id}
@@ -210,7 +211,7 @@ def test_real_subprocess_round_trip(home, tmp_path) -> None:
     stored = run_vault(env, "put", str(source), "--kind", "footage", "--shot", "3")
     assert stored.returncode == 0, stored.stderr
     asset_id = stored.stdout.split()[-1]
-    got = run_vault(env, "get", asset_id, "-o", str(tmp_path / "out.mov"))
+    got = run_vault(env, "get", asset_id, "-o", str(tmp_path / "out.mov"), "--raw")
     assert got.returncode == 0, got.stderr
     assert (tmp_path / "out.mov").read_bytes() == source.read_bytes()
     missing = run_vault(env, "get", asset_id, "-o", str(tmp_path / "nodir" / "x"))
@@ -262,7 +263,9 @@ def test_disk_full_during_get_leaves_no_partial_file(home, tmp_path) -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
 
-    full = run_vault(env, "get", asset_id, "-o", str(out_dir / "p.mov"), preexec_fn=limit_file_size)
+    full = run_vault(
+        env, "get", asset_id, "-o", str(out_dir / "p.mov"), "--raw", preexec_fn=limit_file_size
+    )
     assert full.returncode == 6, full.stderr
     assert full.stderr.startswith("vault: the disk is full") and "Traceback" not in full.stderr
     assert list(out_dir.iterdir()) == []

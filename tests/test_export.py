@@ -174,3 +174,15 @@ def test_a_vault_from_before_footage_copies_migrates_and_still_traces(rendered, 
     traced = json.loads(studio.cli(ADMIN, "trace", str(leak), "--json").output)
     assert [a["copy_id"] for a in traced["accused"]] == [copy_id]
     assert traced["source"]["render_id"] == "r7.1"
+
+
+def test_footage_that_cannot_carry_a_mark_does_not_leave_except_raw(studio, vault) -> None:
+    camera_raw = studio.put(ADMIN, "A001_C003.braw", bytes(range(256)) * 400, "footage")
+    out = studio.tmp / "take.mp4"
+    result = studio.cli("vic", "get", camera_raw, "-o", str(out))
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "cannot leave as a marked copy" in result.output and not out.exists()
+    entry = studio.last_entry(vault)
+    assert (entry.action, entry.outcome) == ("get", "error")
+    assert studio.get(camera_raw, "original.braw").read_bytes() == bytes(range(256)) * 400
+    assert studio.cli(ADMIN, "audit", "verify").exit_code == 0

@@ -53,8 +53,10 @@ CREW = Crew({name: ADMIN_PASS if name == ADMIN else f"{name}-passphrase" for nam
 # (putter, file name, kind, shot, size): sizes differ and span several 64 KiB age chunks.
 PUTS = [
     ("dana", "script.fountain", "script", None, 3_000),
-    ("eddie", "plate_s3.mov", "footage", 3, 150_000),
-    ("dana", "plate_s7.mov", "footage", 7, 90_000),
+    # Random bytes are no video, and footage leaves only as a marked video copy: the
+    # "plates" here are models, read back as stored.
+    ("vic", "plate_s3.pt", "model", 3, 150_000),
+    ("vic", "plate_s7.pt", "model", 7, 90_000),
     ("vic", "face_ava.npz", "face", None, 70_000),
     ("vic", "model_s7.pt", "model", 7, 200_000),
 ]
@@ -102,6 +104,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
             inputs[crew[who].put(source, kind, shot=shot)["id"]] = source
         script, plate_s3, plate_s7, face, model = inputs
         admin.set_rule("ava", "asset", plate_s3, "allow")
+        admin.set_rule("eddie", "asset", plate_s3, "allow")
         admin.set_rule("ava", "shot", "7", "allow")
         admin.set_rule("eddie", "shot", "7", "deny")
         admin.set_rule("vic", "kind", "script", "allow")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -150,8 +151,10 @@ def fsync_directory(path: Path) -> None:
 
 def write_file_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write, fsync, rename over `path`, fsync the directory: old content or new, never half."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    # A fresh unguessable name, created exclusively: a link planted beside `path` is not
+    # followed (copies are written into directories other people may write to).
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

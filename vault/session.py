@@ -44,17 +44,16 @@ MAX_NAME = 255  # the assets.name column
 MARKED_KINDS = ("script", "footage", "render")
 
 
-def _why_unmarkable(data: bytes) -> str | None:
-    """Why a video asset cannot be marked (it is not a video PyAV can decode), or None."""
+def _decodable(data: bytes) -> bool:
+    """Whether PyAV decodes a first video frame out of `data` (so the mark can go in)."""
     import av
 
     try:
         with av.open(io.BytesIO(data)) as container:
-            if container.streams.video and next(container.decode(video=0), None) is not None:
-                return None
+            first = next(container.decode(video=0), None) if container.streams.video else None
     except (av.error.FFmpegError, ValueError, OSError):
-        pass
-    return "not a video this tool can decode, so it left as stored"
+        return False
+    return first is not None
 
 
 def _render_of(session: MemberSession, asset: Asset) -> Render | None:
@@ -332,8 +331,8 @@ class MemberSession:
         """Write an asset to `out`; the file appears only once the audit entry is committed.
 
         Video (footage, renders) and scripts leave as the member's own marked copy, recorded
-        like an export; other assets, and with `raw` (security officers only) anything,
-        leave as stored."""
+        like an export, or not at all; other assets, and with `raw` (security officers only)
+        anything, leave as stored."""
         out = Path(out)
         arguments = {"asset": asset_id, "out": str(out)} | ({"raw": True} if raw else {})
         self._require(access.GET, "get", arguments)
@@ -354,7 +353,6 @@ class MemberSession:
                 UsageError(f"the directory {out.parent} does not exist", "create it first"),
                 asset_id=asset_id,
             )
-        unmarked = None
         if asset.kind in MARKED_KINDS and not raw:  # the member's own copy, never the original
             with self.vault.session() as db:
                 decision = self._decide(db, asset)
@@ -363,12 +361,19 @@ class MemberSession:
             if asset.kind == "script":
                 return scripts.copy_script(self, keys, asset, out, arguments)
             data = render.decrypted(self, keys, asset, "get", arguments)
-            unmarked = _why_unmarkable(data)
-            if unmarked is None:
-                request = export.CopyRequest(
-                    "get", arguments, self.name, out, _render_of(self, asset)
+            if not _decodable(data):  # it could not carry the member's mark: it stays in
+                self._refuse(
+                    "get",
+                    arguments,
+                    UsageError(
+                        f"{asset.id} is not a video this tool can decode, so it cannot leave "
+                        "as a marked copy",
+                        "ask the security officer (`vault get --raw`) or store a decodable proxy",
+                    ),
+                    asset.id,
                 )
-                return export.issue_copy(self, keys, asset, request, data, frames)
+            request = export.CopyRequest("get", arguments, self.name, out, _render_of(self, asset))
+            return export.issue_copy(self, keys, asset, request, data, frames)
         # Decide and log in one transaction, before any plaintext exists: a revoke that
         # lands first wins, and no decrypted byte is ever on disk without its entry.
         with self.vault.transaction() as db:
@@ -385,7 +390,6 @@ class MemberSession:
                         "size": asset.size,
                         "because": decision.because,
                     }
-                    | ({"unmarked": unmarked} if unmarked else {})
                     | ({"raw": True} if raw else {}),
                 )
                 self.vault.log.sign_checkpoint(db, keys.audit_seed)

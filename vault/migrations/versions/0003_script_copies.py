@@ -55,6 +55,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Copies of footage and of scripts are evidence of who received what; 0002 has no
+    # place for them, so refuse rather than lose them.
+    bind = op.get_bind()
+    footage = bind.execute(sa.text("SELECT count(*) FROM copies WHERE render IS NULL")).scalar()
+    scripts = bind.execute(sa.text("SELECT count(*) FROM script_copies")).scalar()
+    if footage or scripts:
+        raise RuntimeError(
+            f"{footage} footage and {scripts} script copies would be lost: not downgrading"
+        )
     op.create_table(
         "fingerprints",
         sa.Column("render", sa.String(32), sa.ForeignKey("renders.id"), primary_key=True),
@@ -68,7 +77,6 @@ def downgrade() -> None:
         "FROM master_fingerprints m JOIN renders ON renders.asset = m.asset"
     )
     op.drop_table("master_fingerprints")
-    op.execute("DELETE FROM copies WHERE render IS NULL")
     with op.batch_alter_table("copies") as batch:
         batch.drop_constraint("fk_copies_master", type_="foreignkey")
         batch.drop_column("master")
