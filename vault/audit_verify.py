@@ -47,7 +47,7 @@ from vault.models import (
     Shot,
 )
 from vault.render import render_view
-from vault.scripts import script_copy_view
+from vault.script_copies import script_copy_view
 
 _PARALLEL_THRESHOLD = 20_000  # below this, a process pool costs more than it saves
 _CHUNK = 25_000

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault import access, export, render, scripts, sealing, shots, signing, trace
+from vault import access, export, render, script_copies, sealing, shots, signing, trace
 from vault.audit import Signer, request_digest, utc_now
 from vault.audit_verify import AuditReport, verify_log
 from vault.errors import (
@@ -114,9 +114,11 @@ def _open_input(path: Path):
 def _read_small(path: Path) -> bytes:
     """A file expected to be small (a script), whole; a UsageError when it is not."""
     with _open_input(path) as source:
-        data = source.read(scripts.MAX_SCRIPT_BYTES + 1)
-    if len(data) > scripts.MAX_SCRIPT_BYTES:
-        raise UsageError(f"{path} is over {scripts.MAX_SCRIPT_BYTES // 1_000_000} MB: not a script")
+        data = source.read(script_copies.MAX_SCRIPT_BYTES + 1)
+    if len(data) > script_copies.MAX_SCRIPT_BYTES:
+        raise UsageError(
+            f"{path} is over {script_copies.MAX_SCRIPT_BYTES // 1_000_000} MB: not a script"
+        )
     return data
 
 
@@ -230,7 +232,7 @@ class MemberSession:
             )
         try:
             if kind == "script":  # only what a copy can be made of: its copies are marked
-                scripts.check_script(_read_small(path), name)
+                script_copies.check_script(_read_small(path), name)
             source = _open_input(path)
         except UsageError as error:
             self._refuse("put", arguments, error)
@@ -359,7 +361,7 @@ class MemberSession:
             if not decision.allowed:
                 self._refuse("get", arguments, _denied(self.name, asset, decision), asset.id)
             if asset.kind == "script":
-                return scripts.copy_script(self, keys, asset, out, arguments)
+                return script_copies.copy_script(self, keys, asset, out, arguments)
             data = render.decrypted(self, keys, asset, "get", arguments)
             if not _decodable(data):  # it could not carry the member's mark: it stays in
                 self._refuse(

@@ -25,7 +25,7 @@ from vault.errors import UsageError
 from vault.export import copy_view
 from vault.models import Asset, AuditEntry, Copy, Fingerprint, Render
 from vault.render import decrypted
-from vault.scripts import ScriptTraceReport, is_script_file, trace_script
+from vault.script_trace import ScriptTraceReport, is_script_file, trace_script
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys

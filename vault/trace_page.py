@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vault.scripts import ScriptTraceReport
+from vault.script_trace import ScriptTraceReport
 
 if TYPE_CHECKING:
     from vault.trace import SegmentReport, TraceReport

@@ -27,7 +27,7 @@ from vault.models import Asset, Copy, Render, ScriptCopy
 from vault.pdf_signing import PDF, read_pdf_signature
 from vault.provenance import Provenance, read_provenance
 from vault.render import render_view
-from vault.scripts import script_copy_view
+from vault.script_copies import script_copy_view
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys, Vault
