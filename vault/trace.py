@@ -1,12 +1,14 @@
-"""`vault trace FILE`: which render a leaked clip comes from, and whose copy it was.
+"""`vault trace FILE`: which master a leaked clip comes from, and whose copy it was.
 
-The suspect's frames are looked up in the fingerprint index of every render (detect/), so
-only the matching renders are decrypted. Each is read against the suspect by informed
-extraction (the watermark library registers the suspect to the master in space and time),
-and the evidence is tested against every copy the vault ever issued, of any render. A copy
-is accused only when the probability that an innocent copy scores as high is below the
-threshold (Bonferroni-corrected over the renders tried); otherwise the report says the
-evidence is too weak and roughly how much more footage would be needed. Tracing is logged.
+An edited leak is first split at its cuts (detect.segments) and each shot traced alone. A
+shot's frames are looked up in the fingerprint index of every master (renders, and footage
+whose copies left; detect/), so only the matching masters are decrypted. Each is read
+against the suspect by informed extraction (the watermark library registers the suspect to
+the master in space and time), and the evidence is tested against every copy the vault ever
+issued, of any master. A copy is accused only when the probability that an innocent copy
+scores as high is below the threshold (Bonferroni-corrected over the shots and masters
+tried); otherwise the report says the evidence is too weak and roughly how much more footage
+would be needed. Script pages go to vault/script_trace.py. Tracing is logged.
 """
 
 from __future__ import annotations
