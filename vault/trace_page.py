@@ -89,7 +89,7 @@ def _summary(report: TraceReport) -> str:
     rows = [("C2PA state of the file", report.c2pa["state"] or "not checked for this format")]
     if report.c2pa["forgery"]:
         rows.append(("Forgery", f"<span class='forgery'>{_e(report.c2pa['forgery'])}</span>"))
-    rows += [("Attack seen", _e(c["detail"])) for c in report.attacks]
+    rows += [("The file", _e(c["detail"])) for c in report.file_changes]  # per shot below
     rows += [("Note", _e(note)) for note in report.notes]
     return _table(rows)
 
