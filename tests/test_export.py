@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import av
+import pytest
 from conftest import ADMIN, export_copy, generated_clip
 from sqlalchemy import select
 
@@ -148,6 +149,11 @@ def test_footage_and_renders_leave_by_get_as_marked_copies_only(rendered, vault)
     assert [a["recipient"] for a in traced["accused"]] == ["vic"]
     assert traced["source"]["master"] == plate["id"] and traced["source"]["render"] is None
 
+    again = studio.cli("vic", "get", plate["id"], "-o", str(studio.tmp / "again.mp4"), "--json")
+    exported = export_copy(studio, ADMIN, "vic", "vic-render.mp4")[0]
+    marks = {json.loads(r.output)["mark"] for r in (again, exported)}
+    assert marks == {copy["mark"]}  # one row of the code per recipient, not per download
+
     raw = studio.cli("vic", "get", plate["id"], "-o", str(studio.tmp / "raw.mp4"), "--raw")
     assert raw.exit_code == 4 and not (studio.tmp / "raw.mp4").exists()
     assert studio.last_entry(vault).outcome == "denied"
@@ -186,3 +192,21 @@ def test_footage_that_cannot_carry_a_mark_does_not_leave_except_raw(studio, vaul
     assert (entry.action, entry.outcome) == ("get", "error")
     assert studio.get(camera_raw, "original.braw").read_bytes() == bytes(range(256)) * 400
     assert studio.cli(ADMIN, "audit", "verify").exit_code == 0
+
+
+@pytest.mark.parametrize("start", ["0001", "0002"])
+def test_every_older_schema_upgrades_to_the_current_one(tmp_path, start) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from vault.db import SCHEMA_HEAD, _alembic_config, current_revision
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), start)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+    assert current_revision(engine) == SCHEMA_HEAD
+    copies = inspect(engine)
+    assert not any(c["column_names"] == ["mark"] for c in copies.get_unique_constraints("copies"))
+    assert {"master", "render"} <= {c["name"] for c in copies.get_columns("copies")}

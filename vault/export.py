@@ -83,7 +83,7 @@ def issue_copy(
     `data` is the master's plaintext when the caller already holds it."""
     action, arguments, render = request.action, request.arguments, request.render
     credentials = signing_credentials(session, keys, action, arguments)  # before any work
-    mark = _next_mark(session, action, arguments)
+    mark = _mark_of(session, request.recipient, action, arguments)
     if data is None:
         data = decrypted(session, keys, master, action, arguments)
     key = marking.watermark_key(keys.identity, session.vault.config.vault_id)
@@ -195,16 +195,22 @@ def _render_and_master(
     return render, master
 
 
-def _next_mark(session: MemberSession, action: str, arguments: dict) -> int:
+def _mark_of(session: MemberSession, recipient: str, action: str, arguments: dict) -> int:
+    """The recipient's row in the code: the one their earlier copies carry, or the next free
+    one. The code is sized for MAX_COPIES recipients, however many copies each receives."""
     with session.vault.session() as db:
+        theirs = db.scalar(select(Copy.mark).where(Copy.recipient == recipient).limit(1))
         last = db.scalar(select(func.max(Copy.mark)))
+    if theirs is not None:
+        return theirs
     mark = 0 if last is None else last + 1
     if mark >= marking.MAX_COPIES:
         session._refuse(
             action,
             arguments,
             UsageError(
-                f"this vault has issued all {marking.MAX_COPIES} marked copies its code allows",
+                f"this vault's code has a row for each of {marking.MAX_COPIES} recipients, "
+                "all taken",
                 "ask for a vault with a larger code",
             ),
         )
@@ -249,8 +255,9 @@ def _deliver(
     action, arguments, out = request.action, request.arguments, request.out
     with session.vault.transaction() as db:
         error = _still_allowed(session, db, master, request)
-        if error is None and db.scalar(select(Copy).where(Copy.mark == copy.mark)) is not None:
-            error = IntegrityError(f"another {action} took this copy's mark", f"{action} again")
+        holder = select(Copy).where(Copy.mark == copy.mark, Copy.recipient != copy.recipient)
+        if error is None and db.scalar(holder) is not None:
+            error = IntegrityError(f"another {action} took this mark", f"{action} again")
         if error is None:
             db.add(copy)
             if fingerprint is not None and db.get(Fingerprint, master.id) is None:

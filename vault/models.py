@@ -137,12 +137,12 @@ class Copy(Base):
     """One recipient's individually marked copy of a master, as it left the vault: a render
     (`vault export`) or footage (`vault get`).
 
-    `mark` is the copy's row in the vault's collusion-secure code: the watermark carries it,
-    and tracing reads it back."""
+    `mark` is the recipient's row in the vault's collusion-secure code, the same on every
+    copy they receive: the watermark carries it, and tracing reads it back."""
 
     __tablename__ = "copies"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    mark: Mapped[int] = mapped_column(unique=True)
+    mark: Mapped[int] = mapped_column(index=True)  # the recipient's, on all their copies
     master: Mapped[str] = mapped_column(ForeignKey("assets.id"))
     render: Mapped[str | None] = mapped_column(ForeignKey("renders.id"), default=None)
     recipient: Mapped[str] = mapped_column(ForeignKey("members.name"))

@@ -238,7 +238,7 @@ class _Search:
         self.session, self.keys = session, keys
         self.index, self.sources = _index(session)
         with session.vault.session() as db:
-            self.copies = {c.mark: c for c in db.scalars(select(Copy))}
+            self.copies = list(db.scalars(select(Copy)))
         self.masters: dict[str, _Master] = {}
 
     def trace(
@@ -250,7 +250,7 @@ class _Search:
             score = f"{found[0].score:.2f}" if found else "none"
             out.notes.append(f"best fingerprint match {score}, below {MATCH_SCORE}")
             return
-        issued = {c.master for c in self.copies.values()}
+        issued = {c.master for c in self.copies}
         exported = [m for m in matches if m.render in issued]
         if not exported:
             out.verdict = "never exported"
@@ -317,7 +317,7 @@ def accuse_copies(
     frames: np.ndarray,
     fps: float | None,
     masters: list[tuple[Render | None, Asset]],
-    copies: dict[int, Copy],
+    copies: list[Copy],
     threshold: float,
     action: str,
     cache: dict[str, _Master] | None = None,
@@ -342,22 +342,34 @@ def accuse_copies(
         except WatermarkError as error:
             result.notes.append(f"{_name(render, asset)}: {error}")
             continue
-        verdict = accuse(evidence, code, list(copies), threshold=threshold / tried)
+        marks = sorted({c.mark for c in copies})
+        verdict = accuse(evidence, code, marks, threshold=threshold / tried)
         best = verdict.ranking[0].probability * tried if verdict.ranking else 1.0
         if verdict.accused or result.master_asset is None or best < result.best:
             result = Reading(
-                [(copies[a.copy], min(1.0, a.probability * tried)) for a in verdict.accused],
+                [
+                    (_copy_of(copies, a.copy, asset), min(1.0, a.probability * tried))
+                    for a in verdict.accused
+                ],
                 min(result.best, best),
                 asset,
                 evidence,
                 master,
-                copies[verdict.ranking[0].copy] if verdict.ranking else None,
+                _copy_of(copies, verdict.ranking[0].copy, asset) if verdict.ranking else None,
                 key,
                 result.notes,
             )
         if verdict.accused:
             break
     return result
+
+
+def _copy_of(copies: list[Copy], mark: int, master: Asset) -> Copy:
+    """The copy a mark read in `master` stands for: its recipient's newest copy of that
+    master (a mark is one recipient's, on every copy they received)."""
+    theirs = sorted((c for c in copies if c.mark == mark), key=lambda c: c.created_at)
+    of_master = [c for c in theirs if c.master == master.id]
+    return (of_master or theirs)[-1]
 
 
 def _read_master(session: MemberSession, keys: UnsealedKeys, asset: Asset, action: str) -> _Master:
@@ -423,7 +435,7 @@ def _file_changes(path: Path, accused: list[dict[str, Any]], search: _Search) ->
     if not accused:
         return []
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    issued = {c.sha256 for c in search.copies.values() if c.id == accused[0]["copy_id"]}
+    issued = {c.sha256 for c in search.copies if c.id == accused[0]["copy_id"]}
     if digest in issued:
         return [{"kind": "none", "detail": "the copy exactly as issued, byte for byte"}]
     with av.open(str(path)) as container:

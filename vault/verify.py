@@ -165,10 +165,10 @@ def find_copy_by_mark(session: MemberSession, keys: UnsealedKeys, report: Verify
         report.notes.append(f"no watermark lookup: {error.problem}")
         return
     with session.vault.session() as db:
-        copies = {c.mark: c for c in db.scalars(select(Copy))}
+        copies = list(db.scalars(select(Copy)))
         assets = db.scalars(
             select(Asset)
-            .where(Asset.id.in_({c.master for c in copies.values()}))
+            .where(Asset.id.in_({c.master for c in copies}))
             .order_by(Asset.added_at.desc())
         ).all()
         renders = {r.asset: r for r in db.scalars(select(Render))}

@@ -12,6 +12,8 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+# SQLite keeps 0002's UNIQUE on copies.mark without a name; batch mode needs one to drop it.
+_UNNAMED = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
 
 
 def upgrade() -> None:
@@ -30,7 +32,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("script", "mark"),
     )
     # A copy's master is an asset: a render's, or footage's. `render` stays for render copies.
-    with op.batch_alter_table("copies") as batch:
+    # A mark belongs to a member, not to one file: every copy a member receives carries their
+    # codeword, so the code's rows are spent on people, not on downloads.
+    unique = next(
+        c
+        for c in sa.inspect(op.get_bind()).get_unique_constraints("copies")
+        if c["column_names"] == ["mark"]
+    )
+    with op.batch_alter_table("copies", naming_convention=_UNNAMED) as batch:
+        batch.drop_constraint(unique["name"] or "uq_copies_mark", type_="unique")
         batch.add_column(sa.Column("master", sa.String(32), nullable=True))
         batch.alter_column("render", existing_type=sa.String(32), nullable=True)
     op.execute(
@@ -39,6 +49,7 @@ def upgrade() -> None:
     with op.batch_alter_table("copies") as batch:
         batch.alter_column("master", existing_type=sa.String(32), nullable=False)
         batch.create_foreign_key("fk_copies_master", "assets", ["master"], ["id"])
+    op.create_index("ix_copies_mark", "copies", ["mark"])
     op.create_table(
         "master_fingerprints",
         sa.Column("asset", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
@@ -60,9 +71,15 @@ def downgrade() -> None:
     bind = op.get_bind()
     footage = bind.execute(sa.text("SELECT count(*) FROM copies WHERE render IS NULL")).scalar()
     scripts = bind.execute(sa.text("SELECT count(*) FROM script_copies")).scalar()
-    if footage or scripts:
+    shared = bind.execute(
+        sa.text(
+            "SELECT count(*) FROM (SELECT mark FROM copies GROUP BY mark HAVING count(*) > 1) m"
+        )
+    ).scalar()
+    if footage or scripts or shared:
         raise RuntimeError(
-            f"{footage} footage and {scripts} script copies would be lost: not downgrading"
+            f"{footage} footage copies, {scripts} script copies and {shared} marks held by "
+            "several copies have no place in schema 0002: not downgrading"
         )
     op.create_table(
         "fingerprints",
@@ -77,8 +94,10 @@ def downgrade() -> None:
         "FROM master_fingerprints m JOIN renders ON renders.asset = m.asset"
     )
     op.drop_table("master_fingerprints")
+    op.drop_index("ix_copies_mark", "copies")
     with op.batch_alter_table("copies") as batch:
         batch.drop_constraint("fk_copies_master", type_="foreignkey")
         batch.drop_column("master")
         batch.alter_column("render", existing_type=sa.String(32), nullable=False)
+        batch.create_unique_constraint("copies_mark_key", ["mark"])
     op.drop_table("script_copies")
