@@ -165,31 +165,12 @@ def _render_and_master(
         if number is not None:
             query = query.where(Render.number == number)
         render = db.scalars(query.order_by(Render.number.desc())).first()
-        member = db.scalar(select(Member).where(Member.name == recipient))
         master = db.get(Asset, render.asset) if render is not None else None
-        error: VaultError | None = None
         if render is None:
             which = f"render {number} of shot {shot}" if number else f"render of shot {shot}"
             error = NotFound(f"there is no {which}", "`vault render --shot N` makes one")
-        elif member is None:
-            error = NotFound(f"no crew member {recipient!r}", "`vault crew list` lists them")
-        elif not member.active:
-            error = AccessDenied(f"{recipient} was revoked and may receive nothing")
         else:
-            mine = session._decide(db, master)
-            theirs = access.can_read(
-                member.role, session._rules(db, recipient), master.kind, master.id, master.shot
-            )
-            if not mine.allowed:
-                error = AccessDenied(
-                    f"{session.name} may not read render {render.id} ({mine.because})",
-                    "ask the security officer for a grant",
-                )
-            elif not theirs.allowed:
-                error = AccessDenied(
-                    f"{recipient} may not receive render {render.id} ({theirs.because})",
-                    f"grant {recipient} read access to shot {shot} first",
-                )
+            error = _copy_refusal(session, db, master, recipient, f"render {render.id}")
     if error is not None:
         session._refuse("export", arguments, error, asset_id=master.id if master else None)
     return render, master
@@ -251,10 +232,11 @@ def _deliver(
     """Commit the copy and its audit entry first (its mark is then taken for good), then
     write beside `out` and rename into place: a crash can leave a recorded copy that was never
     delivered, never a marked file the vault does not know about. Read access is decided
-    again in the committing transaction: a revoke that landed meanwhile wins."""
+    again in the committing transaction."""
     action, arguments, out = request.action, request.arguments, request.out
+    what = f"render {request.render.id}" if request.render else f"footage {master.id}"
     with session.vault.transaction() as db:
-        error = _still_allowed(session, db, master, request)
+        error = _copy_refusal(session, db, master, request.recipient, what)
         holder = select(Copy).where(Copy.mark == copy.mark, Copy.recipient != copy.recipient)
         if error is None and db.scalar(holder) is not None:
             error = IntegrityError(f"another {action} took this mark", f"{action} again")
@@ -286,16 +268,29 @@ def _deliver(
         temporary.unlink(missing_ok=True)
 
 
-def _still_allowed(
-    session: MemberSession, db, master: Asset, request: CopyRequest
+def _copy_refusal(
+    session: MemberSession, db, master: Asset, recipient: str, what: str
 ) -> VaultError | None:
-    """Why the copy may no longer be made, if a grant or a member changed meanwhile."""
-    if not session._decide(db, master).allowed:
-        return AccessDenied(f"{session.name} may no longer read {master.id}")
-    member = db.scalar(select(Member).where(Member.name == request.recipient))
-    if member is None or not member.active:
-        return AccessDenied(f"{request.recipient} was revoked and may receive nothing")
-    rules = session._rules(db, request.recipient)
-    if not access.can_read(member.role, rules, master.kind, master.id, master.shot).allowed:
-        return AccessDenied(f"{request.recipient} may no longer receive {master.id}")
+    """Why this member may not give `recipient` a copy of `master` (`what` names it), if so.
+    Asked before any work and again in the transaction that records the copy, so a revoke
+    that lands meanwhile wins."""
+    member = db.scalar(select(Member).where(Member.name == recipient))
+    if member is None:
+        return NotFound(f"no crew member {recipient!r}", "`vault crew list` lists them")
+    if not member.active:
+        return AccessDenied(f"{recipient} was revoked and may receive nothing")
+    mine = session._decide(db, master)
+    if not mine.allowed:
+        return AccessDenied(
+            f"{session.name} may not read {what} ({mine.because})",
+            "ask the security officer for a grant",
+        )
+    rules = session._rules(db, recipient)
+    theirs = access.can_read(member.role, rules, master.kind, master.id, master.shot)
+    if not theirs.allowed:
+        scope = f"shot {master.shot}" if master.shot is not None else f"asset {master.id}"
+        return AccessDenied(
+            f"{recipient} may not receive {what} ({theirs.because})",
+            f"grant {recipient} read access to {scope} first",
+        )
     return None
