@@ -63,9 +63,9 @@ def query(index: FingerprintIndex, n: int, queries: int, rng: np.random.Generato
         started = time.perf_counter()
         matches = index.search(suspect.frames, suspect.fps)
         total.append(time.perf_counter() - started)
-        right += bool(matches) and matches[0].render == f"render-{seed}"
-        wrong = [m.score for m in matches if m.render != f"render-{seed}"]
-        if matches and matches[0].render == f"render-{seed}":
+        right += bool(matches) and matches[0].master == f"render-{seed}"
+        wrong = [m.score for m in matches if m.master != f"render-{seed}"]
+        if matches and matches[0].master == f"render-{seed}":
             margins.append(matches[0].score - (max(wrong) if wrong else 0.0))
     return {
         "renders": n,

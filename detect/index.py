@@ -30,9 +30,9 @@ _REFINE = 2  # frames either side of a voted offset tried when confirming
 
 @dataclass(frozen=True)
 class Match:
-    """A render the suspect matches: where its first frame falls and how well it agrees."""
+    """A master the suspect matches: where its first frame falls and how well it agrees."""
 
-    render: str
+    master: str  # the name the master was filed under (`add`)
     offset: float  # master frame index of the suspect's first frame
     rate: float  # master frames per suspect frame (their frame rates' ratio)
     score: float  # mean cosine similarity of matched frames (1 = identical pictures)
@@ -84,7 +84,7 @@ class FingerprintIndex:
                 candidates.append(self._confirmed(slot, offset, query, picks, fps, window))
         best: dict[str, Match] = {}
         for match in sorted(candidates, key=lambda m: -m.score):
-            best.setdefault(match.render, match)
+            best.setdefault(match.master, match)
         return list(best.values())[:top]
 
     def _voted(self, query: np.ndarray, picks: np.ndarray, fps: float) -> list[tuple[int, float]]:

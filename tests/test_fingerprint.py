@@ -81,7 +81,7 @@ def test_an_attacked_excerpt_finds_its_render_and_where_it_starts(attack: str) -
     piece, start = excerpt(masters()[name], 2.0, rng)
     suspect = ATTACKS[attack](piece, rng)
     matches = index().search(suspect.frames, suspect.fps)
-    assert matches[0].render == name and matches[0].score > MATCHED
+    assert matches[0].master == name and matches[0].score > MATCHED
     assert len(matches) == 1 or matches[1].score < MATCHED
     if attack not in ("drop-10pct", "camcorder"):  # a dropped or warped start shifts it
         assert abs(matches[0].offset - start) <= 2

@@ -251,13 +251,13 @@ class _Search:
             out.notes.append(f"best fingerprint match {score}, below {MATCH_SCORE}")
             return
         issued = {c.master for c in self.copies}
-        exported = [m for m in matches if m.render in issued]
+        exported = [m for m in matches if m.master in issued]
         if not exported:
             out.verdict = "never exported"
-            out.source = _source(*self.sources[matches[0].render], matches[0], len(frames))
+            out.source = _source(*self.sources[matches[0].master], matches[0], len(frames))
             out.notes.append(f"no copy of {out.source['name']} was ever issued")
             return
-        masters = [self.sources[m.render] for m in exported]
+        masters = [self.sources[m.master] for m in exported]
         reading = accuse_copies(
             self.session,
             self.keys,
@@ -270,7 +270,7 @@ class _Search:
             self.masters,
         )
         asset = reading.master_asset or masters[0][1]
-        match = next(m for m in exported if m.render == asset.id)
+        match = next(m for m in exported if m.master == asset.id)
         out.source = _source(*self.sources[asset.id], match, len(frames))
         out.accused = [
             _accused(self.session, copy, min(1.0, p * tests)) for copy, p in reading.accused
