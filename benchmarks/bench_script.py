@@ -2,11 +2,13 @@
 
 A generated 120-page thriller (benchmarks/screenplay.py) and the two hand-written test scenes
 are measured for sites per printed page. The thriller is then marked for 200 recipients with
-the text code (Tardos, uniform bias, one position per site) and leaks are traced with a
+the text code (Tardos, uniform bias, one position per word or wrap site) and leaks are traced with a
 false-accusation threshold of 1e-6 over all 200 (Bonferroni), as `vault trace` does:
 
     retyped N pages   a random recipient's pages, retyped (reflowed, ~1% typos, dropped
-                      words, case changes)
+                      words, case changes): word sites only, the line breaks are lost
+    PDF text N pages  the text layer of N pages of the recipient's PDF, name and footer
+                      included (read as claims, never trusted): word and wrap sites
     photographed 2    the recipient's PDF, two pages photographed (perspective, blur, uneven
                       light, noise, JPEG) and read by Tesseract
     colluders, 10 pp  two recipients' copies merged line by line, ten pages of it
@@ -14,8 +16,9 @@ false-accusation threshold of 1e-6 over all 200 (Bonferroni), as `vault trace` d
 
 Hit: the leaker (or, for colluders, one of the two) is accused and nobody else is.
 
-  python benchmarks/bench_script.py [--text-trials 100] [--photo-trials 10]
-                                    [--collusion-trials 50] [--pages 1,2,3,4] [--seed 1]
+  python benchmarks/bench_script.py [--text-trials 100] [--pdf-trials 50]
+                                    [--photo-trials 10] [--collusion-trials 50]
+                                    [--pages 1,2,3,4] [--seed 1]
 """
 
 from __future__ import annotations
@@ -33,11 +36,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.screenplay import screenplay  # noqa: E402
-from benchmarks.script_attacks import merge_lines, pages_of, photograph, retype  # noqa: E402
+from benchmarks.script_attacks import (  # noqa: E402
+    merge_lines,
+    pages_of,
+    pdf_pages,
+    photograph,
+    retype,
+)
 from detect.script import script_evidence  # noqa: E402
 from detect.text_source import SuspectText, read_text  # noqa: E402
 from watermark import TardosCode  # noqa: E402
-from watermark.script import find_sites, lay_out, mark_script, render_pdf  # noqa: E402
+from watermark.script import (  # noqa: E402
+    find_sites,
+    find_wraps,
+    lay_out,
+    mark_script,
+    render_pdf,
+    site_count,
+)
 
 KEY = b"benchmark production key"
 RECIPIENTS = 200
@@ -49,9 +65,10 @@ class Bench:
         self.master = master
         self.sites = find_sites(master)
         self.pages = len(lay_out(master).pages)
-        self.code = TardosCode.generate(KEY, len(self.sites), colluders=2, bias="uniform")
+        self.code = TardosCode.generate(KEY, site_count(master), colluders=2, bias="uniform")
         self.codewords = self.code.codewords(range(RECIPIENTS))
         self._copies: dict[int, str] = {}
+        self._pdfs: dict[int, bytes] = {}
         self.times: list[float] = []
         self.innocents = 0
 
@@ -61,6 +78,12 @@ class Bench:
                 self.master, self.codewords[user], KEY, sites=self.sites
             )
         return self._copies[user]
+
+    def pdf(self, user: int) -> bytes:
+        if user not in self._pdfs:
+            copy = self.copy(user)
+            self._pdfs[user] = render_pdf(copy, recipient=f"Recipient {user}", copy_id=f"C-{user}")
+        return self._pdfs[user]
 
     def trace(self, suspect: str | SuspectText, guilty: set[int]) -> tuple[bool, int]:
         """(hit, sites read): hit when someone in `guilty` and nobody else is accused."""
@@ -74,18 +97,20 @@ class Bench:
 
 
 def density_table(scripts: dict[str, str]) -> str:
-    rows = ["| script | pages | sites | sites/page mean | min | max | words/page |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = ["| script | pages | word sites/page (min-max) | wrap sites/page (min-max) | "
+            "both, per page (min-max) | words/page |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
     for name, text in scripts.items():
         layout = lay_out(text)
-        per_page = np.zeros(len(layout.pages), dtype=int)
+        word = np.zeros(len(layout.pages), dtype=int)
+        wrap = np.zeros(len(layout.pages), dtype=int)
         for site in find_sites(text):
-            per_page[layout.page_of(site.start) - 1] += 1
+            word[layout.page_of(site.start) - 1] += 1
+        for site in find_wraps(text).sites:
+            wrap[layout.page_of(site.word[0]) - 1] += 1
         words = len(text.split()) / len(layout.pages)
-        rows.append(
-            f"| {name} | {len(layout.pages)} | {per_page.sum()} | {per_page.mean():.1f} | "
-            f"{per_page.min()} | {per_page.max()} | {words:.0f} |"
-        )
+        cells = [f"{x.mean():.1f} ({x.min()}-{x.max()})" for x in (word, wrap, word + wrap)]
+        rows.append(f"| {name} | {len(layout.pages)} | {' | '.join(cells)} | {words:.0f} |")
     return "\n".join(rows)
 
 
@@ -104,6 +129,7 @@ def run_trials(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text-trials", type=int, default=100)
+    parser.add_argument("--pdf-trials", type=int, default=50)
     parser.add_argument("--photo-trials", type=int, default=10)
     parser.add_argument("--collusion-trials", type=int, default=50)
     parser.add_argument("--pages", default="1,2,3,4", help="retyped excerpt lengths")
@@ -140,11 +166,26 @@ def main() -> None:
     for pages in (int(p) for p in args.pages.split(",")):
         print(run_trials(f"retyped, {pages} page(s)", args.text_trials, retyped(pages), rng))
 
+    def pdf_text(pages: int) -> Callable[[np.random.Generator], tuple[bool, int]]:
+        def attempt(rng: np.random.Generator) -> tuple[bool, int]:
+            # A small pool of recipients: rendering a 120-page PDF takes a second.
+            user = int(rng.integers(8))
+            first = int(rng.integers(2, bench.pages - pages + 2))  # 1 is the title page
+            excerpt = pdf_pages(bench.pdf(user), list(range(first, first + pages)))
+            return bench.trace(read_text(excerpt), {user})
+
+        return attempt
+
+    if args.pdf_trials:
+        for pages in (1, 2):
+            label = f"PDF text layer, {pages} page(s)"
+            print(run_trials(label, args.pdf_trials, pdf_text(pages), rng))
+
     def photographed(rng: np.random.Generator) -> tuple[bool, int]:
-        user = int(rng.integers(RECIPIENTS))
+        user = int(rng.integers(8))
         first = int(rng.integers(2, bench.pages))  # PDF page numbers: 1 is the title page
-        pdf = render_pdf(bench.copy(user), recipient=f"Recipient {user}", copy_id=f"C-{user}")
-        texts = [read_text(shot).text for shot in photograph(pdf, [first, first + 1], rng)]
+        shots = photograph(bench.pdf(user), [first, first + 1], rng)
+        texts = [read_text(shot).text for shot in shots]
         return bench.trace(SuspectText("\n".join(texts), "image-ocr", 2), {user})
 
     if args.photo_trials:

@@ -6,6 +6,7 @@ retype(text, rng)                a person retyping it: own line breaks and spaci
 merge_lines(a, b, rng)           two colluders taking each line from either copy
 photograph(pdf, pages, rng)      the PDF's pages photographed: perspective, blur,
                                  uneven light, noise, JPEG
+pdf_pages(pdf, pages)            a PDF of only those pages (text copied out of a few)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from watermark.script import lay_out
 
-__all__ = ["merge_lines", "pages_of", "photograph", "retype"]
+__all__ = ["merge_lines", "pages_of", "pdf_pages", "photograph", "retype"]
 
 
 def pages_of(text: str, first: int, count: int) -> str:
@@ -90,6 +91,18 @@ def photograph(pdf: bytes, pages: list[int], rng: np.random.Generator) -> list[b
         return shots
     finally:
         document.close()
+
+
+def pdf_pages(pdf: bytes, pages: list[int]) -> bytes:
+    """A PDF holding only the given pages (1-based) of `pdf`."""
+    from pypdf import PdfReader, PdfWriter
+
+    reader, writer = PdfReader(io.BytesIO(pdf)), PdfWriter()
+    for number in pages:
+        writer.add_page(reader.pages[number - 1])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _camera(page: np.ndarray, rng: np.random.Generator) -> bytes:

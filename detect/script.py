@@ -9,6 +9,12 @@ scaled by how far that kind of variant can be trusted from this source (a comma 
 counts for half). Site k's reading becomes evidence for code position k's bit through the
 keyed `SiteCode`, the same mapping the copies were made with.
 
+Wrap sites (watermark/script/wraps.py) are read only when the excerpt kept the printed
+lines: when most of the line breaks every copy has are line breaks in the excerpt too (a
+PDF's text layer, OCR of a page). Then a wrap site's word either ends a line or opens the
+next one, and which it does is its reading. A retyped, reflowed excerpt breaks its lines
+elsewhere and its wrap sites are not read.
+
 The accusation's false-accusation bound holds whatever the confidences are, because an
 innocent recipient's codeword is independent of the excerpt; confidences only decide how
 quickly the guilty one's score grows.
@@ -17,6 +23,7 @@ quickly the guilty one's score grows.
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -26,13 +33,25 @@ from rapidfuzz.distance import Levenshtein
 from detect.align import Words, align, words
 from detect.errors import DetectError
 from detect.text_source import Claims, SuspectText
-from watermark.script import RELIABILITY, Layout, Site, SiteCode, find_sites, lay_out
+from watermark.script import (
+    RELIABILITY,
+    Layout,
+    Site,
+    SiteCode,
+    WrapPlan,
+    WrapSite,
+    find_sites,
+    find_wraps,
+    lay_out,
+)
 
 __all__ = ["ScriptEvidence", "script_evidence"]
 
 _NOT_THIS_SCRIPT = 0.3  # below this fraction of aligned words the excerpt is another text
 _CONTEXT_REACH = 3  # words to step over when a site's neighbour was dropped or mistyped
 _MAX_JOINT = 3  # sites read jointly when they share a window
+_LINES_KEPT = 0.75  # the excerpt kept its lines if this share of the fixed breaks is there
+_MIN_BREAKS = 5  # fixed breaks the excerpt must cover before its lines are judged
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +62,8 @@ class ScriptEvidence:
     observed: int  # code positions with non-zero evidence
     sites_total: int  # sites in the master
     sites_covered: int  # sites whose neighbouring words the excerpt contains
-    sites_read: int  # sites whose spelling could be told
+    sites_read: int  # sites whose spelling could be told (word and wrap sites)
+    lines_kept: bool  # the excerpt's line breaks are the printed ones: wrap sites were read
     aligned: float  # fraction of the excerpt's words found in the master
     excerpt_words: int
     lines: tuple[int, int] | None  # first and last master line covered (1-based)
@@ -63,6 +83,7 @@ class ScriptEvidence:
             "observed_positions": self.observed,
             "sites": {"total": self.sites_total, "covered": self.sites_covered},
             "sites_read": self.sites_read,
+            "lines_kept": self.lines_kept,
             "aligned": round(self.aligned, 3),
             "excerpt_words": self.excerpt_words,
             "lines": list(self.lines) if self.lines else None,
@@ -76,16 +97,26 @@ class ScriptEvidence:
 class _Master:
     text: str
     sites: list[Site]
+    wraps: WrapPlan
     words: Words
     layout: Layout
     line_starts: np.ndarray
+    site_starts: list[int]
+
+    @property
+    def total(self) -> int:
+        return len(self.sites) + len(self.wraps.sites)
 
 
 @lru_cache(maxsize=8)
 def _master(text: str) -> _Master:
     """The master's sites, words and pages, computed once per script."""
     line_starts = np.array([0] + [i + 1 for i, c in enumerate(text) if c == "\n"])
-    return _Master(text, find_sites(text), words(text), lay_out(text), line_starts)
+    sites = find_sites(text)
+    return _Master(
+        text, sites, find_wraps(text), words(text), lay_out(text), line_starts,
+        [s.start for s in sites],
+    )  # fmt: skip
 
 
 def script_evidence(
@@ -99,23 +130,23 @@ def script_evidence(
     ex_words = words(suspect.text)
     values = np.zeros(code_length)
     common = {"source": suspect.source, "claims": suspect.claims}
-    if not m.sites:
+    if not m.total:
         return ScriptEvidence(
-            values, 0, 0, 0, 0, 0.0, len(ex_words), None, None, **common,
+            values, 0, 0, 0, 0, False, 0.0, len(ex_words), None, None, **common,
             note="the master script has no variant sites: no copy of it can be told apart",
         )  # fmt: skip
     alignment = align(m.words, ex_words)
     fraction = alignment.fraction(len(ex_words))
     if fraction < _NOT_THIS_SCRIPT:
         return ScriptEvidence(
-            values, 0, len(m.sites), 0, 0, fraction, len(ex_words), None, None, **common,
+            values, 0, m.total, 0, 0, False, fraction, len(ex_words), None, None, **common,
             note=f"only {fraction:.0%} of the excerpt's words follow this script: "
             "it is not an excerpt of it",
         )  # fmt: skip
 
     reliability = RELIABILITY["ocr" if suspect.ocr else "text"]
-    forms = np.zeros(len(m.sites), dtype=np.uint8)
-    confidence = np.zeros(len(m.sites))
+    forms = np.zeros(m.total, dtype=np.uint8)
+    confidence = np.zeros(m.total)
     covered = 0
     for site in m.sites:
         reading = _read(m, site, suspect.text, ex_words, alignment.to_excerpt)
@@ -124,15 +155,26 @@ def script_evidence(
         covered += 1
         forms[site.index], clarity = reading
         confidence[site.index] = clarity * reliability[site.kind]
-    mapping = SiteCode.derive(len(m.sites), code_length, key)
+    breaks = _Breaks(m, suspect.text, ex_words, alignment.to_excerpt)
+    lines_kept = breaks.kept()
+    if lines_kept:
+        for wrap in m.wraps.sites:
+            reading = breaks.wrap_reading(wrap)
+            if reading is None:
+                continue
+            covered += 1
+            k = len(m.sites) + wrap.index
+            forms[k], confidence[k] = reading, reliability["wrap"]
+    mapping = SiteCode.derive(m.total, code_length, key)
     values = mapping.evidence(forms, confidence, code_length)
     lines, pages = _range(m, alignment.to_excerpt)
     return ScriptEvidence(
         values=values,
         observed=int(np.count_nonzero(values)),
-        sites_total=len(m.sites),
+        sites_total=m.total,
         sites_covered=covered,
         sites_read=int(np.count_nonzero(confidence)),
+        lines_kept=lines_kept,
         aligned=fraction,
         excerpt_words=len(ex_words),
         lines=lines,
@@ -161,6 +203,70 @@ def _read(
     best = int(np.argmin(distance))
     clarity = (distance[1 - best] - distance[best]) / max(1, spread)
     return best, float(min(1.0, clarity))
+
+
+class _Breaks:
+    """Where the excerpt breaks its lines, asked about gaps between the master's words."""
+
+    def __init__(self, m: _Master, excerpt: str, ex_words: Words, to_excerpt: np.ndarray):
+        self._m, self._ex_words, self._to_excerpt = m, ex_words, to_excerpt
+        self._excerpt = excerpt
+        self._newlines = np.array([i for i, c in enumerate(excerpt) if c == "\n"], dtype=np.int64)
+
+    def at(self, gap: tuple[int, int]) -> bool | None:
+        """Does the excerpt break its line between the words on either side of this master
+        gap? None when it does not hold those two words next to each other."""
+        words = self._m.words
+        left = int(np.searchsorted(words.ends, gap[0], side="right")) - 1
+        right = int(np.searchsorted(words.starts, gap[1], side="left"))
+        if left < 0 or right >= len(words):
+            return None
+        e_left, e_right = int(self._to_excerpt[left]), int(self._to_excerpt[right])
+        if e_left < 0 or e_right != e_left + 1:
+            return None
+        lo, hi = self._ex_words.ends[e_left], self._ex_words.starts[e_right]
+        return bool(np.searchsorted(self._newlines, lo) < np.searchsorted(self._newlines, hi))
+
+    def kept(self) -> bool:
+        """Did the excerpt keep the printed lines? Judged on the breaks every copy has."""
+        seen = [b for b in (self.at(gap) for gap in self._m.wraps.fixed) if b is not None]
+        return len(seen) >= _MIN_BREAKS and sum(seen) >= _LINES_KEPT * len(seen)
+
+    def wrap_reading(self, site: WrapSite) -> int | None:
+        """1 if the site's word opens a line, 0 if it ends one, None if that cannot be
+        told. The excerpt between the nearest words it shares with the master around the
+        site must break its line once; which side of the break is closer to the word says
+        where the word went (word sites in between may show either spelling)."""
+        m, words = self._m, self._m.words
+        left = _nearest_paired(
+            self._to_excerpt, int(np.searchsorted(words.ends, site.before[0], "right")) - 1, -1
+        )
+        right = _nearest_paired(
+            self._to_excerpt, int(np.searchsorted(words.starts, site.after[1], "left")), +1
+        )
+        if left is None or right is None:
+            return None
+        e_left, e_right = int(self._to_excerpt[left]), int(self._to_excerpt[right])
+        if not 0 < e_right - e_left <= right - left + 4:
+            return None
+        region = self._excerpt[self._ex_words.ends[e_left] : self._ex_words.starts[e_right]]
+        if region.count("\n") != 1:
+            return None
+        a, b = (_normal(part) for part in region.split("\n"))
+        start, end = int(words.ends[left]), int(words.starts[right])
+        stays = _closest(m, a, start, site.word[1]) + _closest(m, b, site.word[1], end)
+        opens = _closest(m, a, start, site.word[0]) + _closest(m, b, site.word[0], end)
+        return None if stays == opens else int(opens < stays)
+
+
+def _closest(m: _Master, seen: str, start: int, end: int) -> int:
+    """Edit distance from `seen` to master[start:end] in its nearest spelling."""
+    inside = [s for s in m.sites[bisect_left(m.site_starts, start) :] if s.start < end]
+    inside = [s for s in inside if s.end <= end][:_MAX_JOINT]
+    return min(
+        Levenshtein.distance(seen, _normal(_spell(m.text, start, end, inside, dict(choice))))
+        for choice in itertools.product(*[[(s.index, 0), (s.index, 1)] for s in inside])
+    )
 
 
 def _nearest_paired(to_excerpt: np.ndarray, i: int, step: int) -> int | None:

@@ -3,13 +3,22 @@ recipients' copies differ only there, with the same pages."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from watermark import TardosCode, WatermarkError
-from watermark.script import find_sites, lay_out, mark_script, render_pdf, rewrite
+from watermark.script import (
+    find_sites,
+    find_wraps,
+    lay_out,
+    mark_script,
+    render_pdf,
+    rewrite,
+    site_count,
+)
 from watermark.script.fountain import Kind, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -21,8 +30,30 @@ def fixture(name: str) -> str:
 
 
 def copies(text: str, users: range) -> list[str]:
-    code = TardosCode.generate(KEY, len(find_sites(text)), 2, bias="uniform")
+    code = TardosCode.generate(KEY, site_count(text), 2, bias="uniform")
     return [mark_script(text, code.codeword(j), KEY) for j in users]
+
+
+def spelled_as_master(copy: str, master: str) -> str:
+    """The copy with every word site spelled the master's way (its line breaks kept)."""
+    return rewrite(copy, find_sites(copy), [s.used for s in find_sites(master)])
+
+
+def line_breaks(back: str, master: str) -> tuple[str, list[int]]:
+    """`back` (a copy spelled as the master; single spaces, so offsets agree) with every
+    planned line break made the master's space again, and the form of each wrap site."""
+    wraps = find_wraps(master)
+    chars = list(back)
+    for start, _ in wraps.fixed:
+        assert back[start] == "\n"
+        chars[start] = master[start]
+    forms = []
+    for site in wraps.sites:
+        pair = (back[site.before[0]], back[site.after[0]])
+        assert pair in ((" ", "\n"), ("\n", " "))
+        forms.append(int(pair[0] == "\n"))
+        chars[site.before[0]], chars[site.after[0]] = " ", " "
+    return "".join(chars), forms
 
 
 def test_parser_classifies_every_kind_of_line() -> None:
@@ -190,7 +221,7 @@ def test_new_rule_kinds_keep_copies_site_for_site() -> None:
     for copy in copies(NEW_KINDS, range(6)):
         found = find_sites(copy)
         assert [s.rule for s in found] == [s.rule for s in sites]
-        assert rewrite(copy, found, [s.used for s in sites]) == NEW_KINDS
+        assert line_breaks(spelled_as_master(copy, NEW_KINDS), NEW_KINDS)[0] == NEW_KINDS
     everyone = rewrite(NEW_KINDS, sites, [1 - s.used for s in sites])
     assert [s.rule for s in find_sites(everyone)] == [s.rule for s in sites]
     assert "Somebody's coming" in everyone and "the car's outside" in everyone
@@ -205,30 +236,53 @@ def test_rules_version_is_exported() -> None:
 def test_copies_differ_only_at_sites_and_deterministically() -> None:
     master = fixture("safehouse.fountain")
     sites = find_sites(master)
+    wraps = find_wraps(master)
+    assert len(wraps.sites) >= 8 and wraps.fixed
     a, b = copies(master, range(2))
     assert copies(master, range(2)) == [a, b]
     assert a != b != master
-    # Outside the sites, both copies are the master, byte for byte: spelling each of the
-    # copy's sites the master's way gives the master back.
+    # Outside the sites, both copies are the master, byte for byte: spelling each word site
+    # the master's way and undoing the printed line breaks gives the master back.
+    wrap_forms = []
     for copy in (a, b):
         found = find_sites(copy)
         assert [s.rule for s in found] == [s.rule for s in sites]
-        assert rewrite(copy, found, [s.used for s in sites]) == master
+        restored, forms = line_breaks(spelled_as_master(copy, master), master)
+        assert restored == master
+        wrap_forms.append(forms)
         changed = sum(x.used != y.used for x, y in zip(found, sites, strict=True))
         assert 0.2 * len(sites) < changed < 0.8 * len(sites)
+    moved = sum(x != y for x, y in zip(*wrap_forms, strict=True))
+    assert 0.2 * len(wraps.sites) < moved < 0.8 * len(wraps.sites)
+
+
+def test_wrap_sites_keep_lines_full_and_never_change_an_element() -> None:
+    master = fixture("safehouse.fountain") + "\n" + fixture("rooftop.fountain")
+    kinds = [e.kind for e in parse(master)]
+    for copy in copies(master, range(4)):
+        for line in (ln for page in lay_out(copy).pages for ln in page if ln.text):
+            assert len(line.text) <= 60
+        # Every printed line of a paragraph is still that paragraph's kind: no line of a
+        # copy opens like a heading, a transition or a parenthetical.
+        copy_kinds = [e.kind for e in parse(copy)]
+        squeezed = [k for i, k in enumerate(copy_kinds) if i == 0 or k is not copy_kinds[i - 1]]
+        assert squeezed == [k for i, k in enumerate(kinds) if i == 0 or k is not kinds[i - 1]]
+    text = "ANNA\nThe guard looks at me and I say nothing at all (quietly) because we know.\n"
+    assert all(text[s.word[0]] != "(" for s in find_wraps(text).sites)
 
 
 def test_copies_have_the_same_sites_and_pages() -> None:
     master = fixture("safehouse.fountain") + "\n" + fixture("rooftop.fountain")
     rules = [s.rule for s in find_sites(master)]
-    pages = lay_out(master).pages
+    layout = lay_out(master)
+    pages = [master[a:b].split() for a, b in pairwise(layout.page_starts)]
     for copy in copies(master, range(6)):
         assert [s.rule for s in find_sites(copy)] == rules
-        copy_pages = lay_out(copy).pages
-        assert len(copy_pages) == len(pages)
-        assert [{line.element for line in p} for p in copy_pages] == [
-            {line.element for line in p} for p in pages
-        ]
+        back = spelled_as_master(copy, master)
+        starts = lay_out(back).page_starts
+        assert len(starts) == len(layout.page_starts) == len(lay_out(copy).page_starts)
+        # Each page holds the master's words for that page, in every copy.
+        assert [back[a:b].split() for a, b in pairwise(starts)] == pages
 
 
 def test_pdf_page_count_does_not_depend_on_the_variants() -> None:

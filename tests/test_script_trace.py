@@ -23,7 +23,7 @@ from detect.errors import DetectError
 from detect.script import script_evidence
 from detect.text_source import read_text
 from watermark import TardosCode, accuse
-from watermark.script import find_sites, mark_script, render_pdf
+from watermark.script import SiteCode, find_sites, find_wraps, mark_script, render_pdf, site_count
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = b"script trace key"
@@ -45,7 +45,7 @@ def master() -> str:
 
 @cache
 def code() -> TardosCode:
-    return TardosCode.generate(KEY, len(find_sites(master())), colluders=2, bias="uniform")
+    return TardosCode.generate(KEY, site_count(master()), colluders=2, bias="uniform")
 
 
 @cache
@@ -97,6 +97,25 @@ def test_pdf_text_layer_accuses_its_recipient_and_reports_the_claims() -> None:
     verdict = accuse(evidence, code(), range(USERS), threshold=THRESHOLD)
     assert [a.copy for a in verdict.accused] == [LEAKER]
     assert verdict.to_json()["evidence"]["claims"]["copy_id"] == "C0PY-0007"
+
+
+def test_line_breaks_are_read_where_the_excerpt_kept_its_lines() -> None:
+    pdf = render_pdf(copy(LEAKER), recipient="Marcus Vale", copy_id="C0PY-0007")
+    kept = script_evidence(master(), read_text(pdf, "leak.pdf"), KEY, code().length)
+    reflowed = script_evidence(
+        master(), retype(copy(LEAKER), np.random.default_rng(4)), KEY, code().length
+    )
+    assert kept.lines_kept and not reflowed.lines_kept
+    assert kept.to_json()["lines_kept"] is True
+    # Every wrap site the PDF shows is read, and read as the leaker's codeword spells it.
+    words, wraps = len(find_sites(master())), len(find_wraps(master()).sites)
+    positions = SiteCode.derive(words + wraps, code().length, KEY).positions[words:]
+    bits = code().codeword(LEAKER)[positions].astype(int) * 2 - 1
+    read = kept.values[positions]
+    assert np.count_nonzero(read) >= 0.9 * wraps
+    assert np.all(read[read != 0] * bits[read != 0] > 0)
+    assert not np.any(reflowed.values[positions])
+    assert kept.sites_read > reflowed.sites_read
 
 
 def test_colluders_merging_line_by_line_accuse_one_of_them() -> None:

@@ -74,7 +74,7 @@ def copy_script(
     """Write the member's own copy of `asset` to `out` (a PDF when it ends in .pdf, else
     Fountain text); the copy is recorded and logged first. Access was checked by the caller
     and is checked again when the copy is recorded."""
-    from watermark.script import RULES_VERSION, find_sites, mark_script, render_pdf
+    from watermark.script import RULES_VERSION, mark_script, render_pdf, site_count
 
     as_pdf = out.suffix.lower() == ".pdf"
     credentials = signing_credentials(session, keys, "get", arguments) if as_pdf else None
@@ -82,11 +82,11 @@ def copy_script(
         master = script_text(decrypted(session, keys, asset, "get", arguments), asset.name)
     except UsageError as error:
         session._refuse("get", arguments, error, asset_id=asset.id)
-    sites = find_sites(master)
+    sites = site_count(master)
     key = marking.script_key(keys.identity, session.vault.config.vault_id, asset.id)
     mark = _next_mark(session, asset)
-    codeword = marking.script_code(key, len(sites)).codeword(mark)
-    text = mark_script(master, codeword, key, sites=sites) if sites else master
+    codeword = marking.script_code(key, sites).codeword(mark)
+    text = mark_script(master, codeword, key) if sites else master
     copy_id = f"s{secrets.token_hex(5)}"
     if credentials is None:
         data = text.encode()
@@ -104,7 +104,7 @@ def copy_script(
         created_at=utc_now(),
         format="pdf" if as_pdf else "fountain",
         rules=RULES_VERSION,
-        sites=len(sites),
+        sites=sites,
         sha256=hashlib.sha256(data).hexdigest(),
     )
     _record_copy(session, keys, asset, copy, arguments)
@@ -116,7 +116,7 @@ def copy_script(
             "get it again",
         )
         session._refuse("get", arguments, error, asset_id=asset.id)
-    return script_copy_view(copy) | {"file": str(out), "confidence": _confidence(len(sites))}
+    return script_copy_view(copy) | {"file": str(out), "confidence": _confidence(sites)}
 
 
 def script_copy_view(copy: ScriptCopy) -> dict[str, Any]:

@@ -123,7 +123,7 @@ def trace_script(
 ) -> ScriptTraceReport:
     """Trace leaked script pages to the copy they were made from."""
     from detect import DetectError, read_text, script_evidence
-    from watermark.script import find_sites
+    from watermark.script import site_count
 
     try:
         suspect = read_text(data, path.name)
@@ -143,9 +143,9 @@ def trace_script(
             master = script_text(decrypted(session, keys, asset, "trace", arguments), asset.name)
         except UsageError:
             continue  # stored before scripts were checked, and not readable as one
-        sites = find_sites(master)
+        sites = site_count(master)
         key = marking.script_key(keys.identity, session.vault.config.vault_id, asset.id)
-        evidence = script_evidence(master, suspect, key, max(len(sites), 1))
+        evidence = script_evidence(master, suspect, key, max(sites, 1))
         best_fraction = max(best_fraction, evidence.aligned)
         if evidence.from_this_script:
             matched.append((asset, key, sites, evidence))
@@ -201,7 +201,7 @@ def _read_copies(
     if not reading.copies or not sites:
         return reading
     try:
-        code = marking.script_code(key, len(sites))
+        code = marking.script_code(key, sites)
         verdict = accuse(evidence, code, list(reading.copies), threshold=threshold)
     except WatermarkError as error:
         session._refuse("trace", arguments, UsageError(error.problem, error.fix))

@@ -2,8 +2,8 @@
 hundred places its own way ("don't" / "do not", "someone" / "somebody", an optional comma),
 driven by their codeword from the same Tardos code as the video watermark.
 
-    sites = find_sites(master)                       # where copies may differ
-    code = TardosCode.generate(key, len(sites), colluders=2, bias="uniform")
+    sites = site_count(master)                       # where copies may differ
+    code = TardosCode.generate(key, sites, colluders=2, bias="uniform")
     copy = mark_script(master, code.codeword(j), key)
     pdf = render_pdf(copy, recipient="Jane Doe", copy_id="7F3A-19C2")
 
@@ -12,11 +12,12 @@ here to know which spelling means which bit. The rules are listed, one by one an
 reason each is safe, in watermark/script/variants.py.
 """
 
-from watermark.script.canary import SiteCode, mark_script
+from watermark.script.canary import SiteCode, mark_script, site_count
 from watermark.script.layout import Layout, lay_out
 from watermark.script.pdf import footer_text, render_pdf
 from watermark.script.sites import Site, find_sites, rewrite
 from watermark.script.variants import RELIABILITY, RULES, RULES_VERSION
+from watermark.script.wraps import WrapPlan, WrapSite, find_wraps
 
 __all__ = [
     "RELIABILITY",
@@ -25,10 +26,14 @@ __all__ = [
     "Layout",
     "Site",
     "SiteCode",
+    "WrapPlan",
+    "WrapSite",
     "find_sites",
+    "find_wraps",
     "footer_text",
     "lay_out",
     "mark_script",
     "render_pdf",
     "rewrite",
+    "site_count",
 ]

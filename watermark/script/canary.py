@@ -1,10 +1,12 @@
 """The canary trap: each recipient's copy spells the sites after their codeword.
 
-Site k carries code position `positions[k]`, a keyed permutation of the code's positions
-repeated as often as needed: consecutive sites fall on distinct positions, so an excerpt of
-fewer sites than the code is long never reads the same bit twice. The spelling at site k is
-`forms[bit XOR flips[k]]` with a keyed flip per site, so the master's own spelling is not
-tied to one bit value and the copies show the master's spelling at about half the sites.
+A script's sites are its word sites (sites.py) followed by its wrap sites (wraps.py), one
+index space for both. Site k carries code position `positions[k]`, a keyed permutation of
+the code's positions repeated as often as needed: consecutive sites fall on distinct
+positions, so an excerpt of fewer sites than the code is long never reads the same bit
+twice. The spelling at site k is `forms[bit XOR flips[k]]` with a keyed flip per site, so
+the master's own spelling is not tied to one bit value and the copies show the master's
+spelling at about half the sites.
 
 The code is the video's `TardosCode`; the text reads hard, near-noiseless bits from few
 positions, which is why it is generated with `bias="uniform"` (see watermark/tardos.py).
@@ -19,9 +21,10 @@ import numpy as np
 
 from watermark.errors import WatermarkError
 from watermark.keyed import keyed_rng
-from watermark.script.sites import Site, find_sites, rewrite
+from watermark.script.sites import Site, apply_edits, edits, find_sites
+from watermark.script.wraps import find_wraps
 
-__all__ = ["SiteCode", "mark_script"]
+__all__ = ["SiteCode", "mark_script", "site_count"]
 
 _DOMAIN = b"vault/watermark/script/v1"
 
@@ -61,23 +64,32 @@ class SiteCode:
         return np.clip(values, -1.0, 1.0)
 
 
+def site_count(text: str) -> int:
+    """Word sites plus wrap sites: the code length a script needs, one position per site."""
+    return len(find_sites(text)) + len(find_wraps(text).sites)
+
+
 def mark_script(
     text: str, codeword: np.ndarray, key: bytes, *, sites: Sequence[Site] | None = None
 ) -> str:
-    """The recipient's copy: the master with every site spelled after `codeword`.
+    """The recipient's copy: the master with every site spelled after `codeword`, its lines
+    broken as printed.
 
     Same inputs, same copy; two copies differ only inside sites. Pass `sites` (from
     `find_sites(text)`) when marking many copies of one script.
     """
     found = list(find_sites(text) if sites is None else sites)
-    if not found:
+    wraps = find_wraps(text)
+    if not found and not wraps.sites:
         raise WatermarkError(
             "the script has no sites where a copy can differ (no action or dialogue with "
-            "contractions, optional commas or the other variants)",
+            "contractions, optional commas or the other variants, and no line that could "
+            "break elsewhere)",
             "every copy would be identical, so a leak could not be traced",
         )
     code = np.asarray(codeword)
     if code.ndim != 1 or code.size < 1:
         raise WatermarkError("the codeword must be a non-empty 1-d array of bits")
-    mapping = SiteCode.derive(len(found), code.size, key)
-    return rewrite(text, found, mapping.forms(code))
+    forms = SiteCode.derive(len(found) + len(wraps.sites), code.size, key).forms(code)
+    changes = edits(found, forms[: len(found)]) + wraps.edits(forms[len(found) :].tolist())
+    return apply_edits(text, changes)

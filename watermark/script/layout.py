@@ -4,23 +4,34 @@ US screenplay conventions, in Courier 12 (10 characters an inch, 6 lines an inch
 paper: scene headings and action from 1.5", dialogue 2.5" to 6", parentheticals from 3.1",
 character cues at 3.7", transitions ending at 7.5"; 54 lines between 1" margins.
 
-Page breaks fall between elements and are decided on the script's *canonical* form, where
-every site shows its longer spelling. Sites are the same in every copy (rules.py), so the
-canonical form is the same for the master and every copy, and so are the page breaks:
-every copy has the master's page count and the same text on each page. A copy's own lines
-are never longer than the canonical ones, so they always fit.
+Lines and pages are planned on the script's *canonical* form, where every site shows its
+longer spelling. Sites are the same in every copy (rules.py), so the canonical form is the
+same for the master and every copy, and so is the plan: every copy has the master's page
+count and the same text on each page. Action and dialogue are wrapped by *units*, a word or
+a whole site ("do not" never splits, as "don't" could not), and a copy prints exactly the
+planned lines (wraps.py breaks them in its text), so its lines always fit.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
-from watermark.script.fountain import Element, Kind, parse
-from watermark.script.sites import find_sites, rewrite
+from watermark.script.fountain import VARIABLE, Element, Kind, masked, parse
+from watermark.script.sites import Site, find_sites
 
-__all__ = ["LINES_PER_PAGE", "Layout", "Line", "lay_out"]
+__all__ = [
+    "LINES_PER_PAGE",
+    "Layout",
+    "Line",
+    "Unit",
+    "lay_out",
+    "may_open_line",
+    "plan_lines",
+    "width_of",
+]
 
 LINES_PER_PAGE = 54
 
@@ -91,6 +102,106 @@ def wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
+@dataclass(frozen=True)
+class Unit:
+    """What a line may not break inside: a word, or every word a site touches. `width` is
+    its printed width at the longer spelling of any site in it."""
+
+    start: int
+    end: int
+    width: int
+
+
+# A printed line that opens with one of these would be read back as another element
+# (a forced heading, a section, a transition...), and in dialogue "(" opens a parenthetical.
+_LINE_MARKERS = "!#=~>.@"
+
+
+def width_of(kind: Kind) -> int:
+    """Characters per line for an element of this kind."""
+    return _FRAME[kind][1]
+
+
+def plan_lines(text: str) -> dict[int, list[list[Unit]]]:
+    """The canonical lines (lists of units) of every action and dialogue element that can be
+    broken anywhere between its units, by element index of `parse(text)`."""
+    return dict(_plan_lines(text))
+
+
+@lru_cache(maxsize=8)
+def _plan_lines(text: str) -> tuple[tuple[int, list[list[Unit]]], ...]:
+    sites = find_sites(text)
+    starts = [s.start for s in sites]
+    visible = masked(text)
+    plan = []
+    for index, element in enumerate(parse(text)):
+        if element.kind not in VARIABLE or visible[element.start : element.end] != element.text:
+            continue  # a note or boneyard in the line: printed as it stands
+        units = _units(text, element, sites, starts)
+        lines = _greedy(units, width_of(element.kind)) if units else None
+        if lines and all(may_open_line(text, line[0], element.kind) for line in lines[1:]):
+            plan.append((index, lines))
+    return tuple(plan)
+
+
+def _units(text: str, element: Element, sites: list[Site], starts: list[int]) -> list[Unit]:
+    """The element's words, the words a site touches merged, with canonical widths."""
+    local = _sites_in(element, sites, starts)
+    spans = [[m.start() + element.start, m.end() + element.start]
+             for m in re.finditer(r"\S+", element.text)]  # fmt: skip
+    for site in local:
+        # A site may open or close with a space (", anyway" / " anyway"): the words on
+        # both sides of that space are one unit.
+        lo = site.start - text[site.start].isspace()
+        hi = site.end + text[site.end - 1].isspace()
+        touched = [i for i, (a, b) in enumerate(spans) if a < hi and b > lo]
+        if len(touched) > 1:
+            spans[touched[0] : touched[-1] + 1] = [[spans[touched[0]][0], spans[touched[-1]][1]]]
+    units = []
+    for a, b in spans:
+        inside = [s for s in local if a <= s.start and s.end <= b]
+        width = len(printable(_longest(text, a, b, inside)))
+        if width == 0:
+            return []  # emphasis markers alone: the printer drops them, the plan could not
+        units.append(Unit(a, b, width))
+    return units
+
+
+def _sites_in(element: Element, sites: list[Site], starts: list[int]) -> list[Site]:
+    lo, hi = bisect_left(starts, element.start), bisect_left(starts, element.end)
+    return [s for s in sites[lo:hi] if s.end <= element.end]
+
+
+def _longest(text: str, start: int, end: int, sites: list[Site]) -> str:
+    pieces, cursor = [], start
+    for site in sites:
+        pieces += [text[cursor : site.start], max(site.forms, key=len)]
+        cursor = site.end
+    return "".join(pieces) + text[cursor:end]
+
+
+def _greedy(units: list[Unit], width: int) -> list[list[Unit]] | None:
+    """Units wrapped greedily at `width`; None if one alone is too wide."""
+    lines: list[list[Unit]] = []
+    used = 0
+    for unit in units:
+        if unit.width > width:
+            return None
+        if lines and used + 1 + unit.width <= width:
+            lines[-1].append(unit)
+            used += 1 + unit.width
+        else:
+            lines.append([unit])
+            used = unit.width
+    return lines
+
+
+def may_open_line(text: str, unit: Unit, kind: Kind) -> bool:
+    """Would a line of this kind that opens with `unit` still parse as that kind?"""
+    first = text[unit.start]
+    return first not in _LINE_MARKERS and not (kind is Kind.DIALOGUE and first == "(")
+
+
 def _lines_of(element: Element, index: int) -> list[Line]:
     x, width = _FRAME[element.kind]
     text = printable(element.text)
@@ -102,19 +213,35 @@ def _lines_of(element: Element, index: int) -> list[Line]:
 
 def _blocks(elements: list[Element]) -> list[list[int]]:
     """Element indices grouped into what must stay on one page: a cue with its
-    dialogue, and a scene heading with whatever follows it."""
+    dialogue, a scene heading with whatever follows it, and the lines of a paragraph."""
     blocks: list[list[int]] = []
     keep_with_next = False
     for i, element in enumerate(elements):
         if element.kind in _HIDDEN and element.kind is not Kind.PAGE_BREAK:
             continue
         joins_cue = element.kind in _DIALOGUE_PARTS and blocks and _is_speech(elements, blocks)
-        if keep_with_next or joins_cue:
+        if keep_with_next or joins_cue or (blocks and _continues(elements, blocks[-1][-1], i)):
             blocks[-1].append(i)
         else:
             blocks.append([i])
         keep_with_next = element.kind is Kind.HEADING
     return blocks
+
+
+def _continues(elements: list[Element], before: int, i: int) -> bool:
+    """Element i is the next line of the same paragraph as element `before`."""
+    a, b = elements[before], elements[i]
+    return a.kind is b.kind and b.line == a.line + 1
+
+
+def _paragraphs(elements: list[Element], block: list[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for i in block:
+        if out and _continues(elements, out[-1][-1], i):
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
 
 
 def _is_speech(elements: list[Element], blocks: list[list[int]]) -> bool:
@@ -128,22 +255,22 @@ def _gap(elements: list[Element], i: int) -> int:
     return min(2, max(0, elements[i].line - elements[i - 1].line - 1))
 
 
-def _paginate(elements: list[Element]) -> list[list[int]]:
+def _paginate(elements: list[Element], heights: list[int]) -> list[list[int]]:
     """Element indices per page; a block that does not fit starts a new page."""
     pages: list[list[int]] = [[]]
     used = 0
     blocks = []
     for block in _blocks(elements):
-        # A speech longer than a page is printed element by element.
-        too_tall = sum(len(_lines_of(elements[i], i)) for i in block) > LINES_PER_PAGE
-        blocks.extend([[i] for i in block] if too_tall else [block])
+        # A speech longer than a page is printed paragraph by paragraph.
+        too_tall = sum(heights[i] for i in block) > LINES_PER_PAGE
+        blocks.extend(_paragraphs(elements, block) if too_tall else [block])
     for block in blocks:
         if elements[block[0]].kind is Kind.PAGE_BREAK:
             if pages[-1]:
                 pages.append([])
                 used = 0
             continue
-        height = sum(_gap(elements, i) + len(_lines_of(elements[i], i)) for i in block)
+        height = sum(_gap(elements, i) + heights[i] for i in block)
         if used and used + height > LINES_PER_PAGE:
             pages.append([])
             used = 0
@@ -154,14 +281,11 @@ def _paginate(elements: list[Element]) -> list[list[int]]:
 
 
 def lay_out(text: str) -> Layout:
-    """Pages of the script as printed; page breaks from the canonical form."""
+    """Pages of the script as printed; page breaks from the canonical lines."""
     elements = parse(text)
-    sites = find_sites(text)
-    longest = [int(len(s.forms[1]) > len(s.forms[0])) for s in sites]
-    canonical = parse(rewrite(text, sites, longest))
-    plan = canonical if _same_structure(canonical, elements) else elements
+    heights = _heights(text, elements)
     pages, starts = [], []
-    for indices in _paginate(plan):
+    for indices in _paginate(elements, heights):
         lines: list[Line] = []
         for i in indices:
             if lines:
@@ -173,7 +297,17 @@ def lay_out(text: str) -> Layout:
     return Layout(pages=pages, page_starts=starts, title=title)
 
 
-def _same_structure(a: list[Element], b: list[Element]) -> bool:
-    if len(a) != len(b):
-        return False
-    return all(x.kind is y.kind and x.line == y.line for x, y in zip(a, b, strict=True))
+def _heights(text: str, elements: list[Element]) -> list[int]:
+    """Printed lines per element, at the longer spelling of every site."""
+    planned = plan_lines(text)
+    sites = find_sites(text)
+    starts = [s.start for s in sites]
+    heights = []
+    for i, element in enumerate(elements):
+        if i in planned or element.kind in _HIDDEN:
+            heights.append(len(planned.get(i, ())))
+            continue
+        inside = _sites_in(element, sites, starts) if element.kind in VARIABLE else []
+        canonical = _longest(text, element.start, element.end, inside)
+        heights.append(len(_lines_of(Element(element.kind, 0, 0, element.line, canonical), i)))
+    return heights

@@ -14,12 +14,13 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
-from watermark.script.fountain import VARIABLE, Kind, masked, parse
+from watermark.script.fountain import VARIABLE, Element, Kind, masked, parse
 from watermark.script.rules import RuleMatch, match_case
 from watermark.script.variants import RULES
 
-__all__ = ["Site", "find_sites", "rewrite"]
+__all__ = ["Edit", "Site", "apply_edits", "edits", "find_sites", "rewrite"]
 
 _SENTENCE_START = re.compile(r"(?:^[ \t(\"“]*|[.!?][\"'’”)]*[ \t]+[(\"“]?)$")
 
@@ -51,7 +52,7 @@ def _find_sites(text: str) -> tuple[Site, ...]:
     elements = [e for e in parse(text) if e.kind in VARIABLE]
     if not elements:
         return ()
-    visible = masked(text)  # notes inside a line of dialogue are spaces here
+    visible = _joined(masked(text), elements)
     starts = [e.start for e in elements]
     ends = [e.end for e in elements]
 
@@ -75,7 +76,7 @@ def _find_sites(text: str) -> tuple[Site, ...]:
     for start, _, match in found:
         if start < last_end:
             continue
-        sites.append(_site(text, len(sites), match, apostrophe))
+        sites.append(_site(text, visible, len(sites), match, apostrophe))
         last_end = match.end
     return tuple(sites)
 
@@ -86,31 +87,58 @@ def _element_of(start: int, end: int, starts: list[int], ends: list[int]) -> int
     return i if i >= 0 and end <= ends[i] else None
 
 
-def _site(text: str, index: int, match: RuleMatch, apostrophe: str) -> Site:
+def _joined(visible: str, elements: list[Element]) -> str:
+    """`visible` with the line break between two lines of one paragraph (action after
+    action, dialogue after dialogue) made a space, same length: rules judge their context
+    across a printed line break, so a copy whose lines break elsewhere (wraps.py) has
+    exactly the master's sites."""
+    chars = list(visible)
+    for a, b in pairwise(elements):
+        if a.kind is b.kind and b.line == a.line + 1:
+            chars[a.end : b.start] = " " * (b.start - a.end)
+    return "".join(chars)
+
+
+def _site(text: str, visible: str, index: int, match: RuleMatch, apostrophe: str) -> Site:
     shown = text[match.start : match.end]
-    line_start = text.rfind("\n", 0, match.start) + 1
-    line_end = text.find("\n", match.end)
-    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    line_start = visible.rfind("\n", 0, match.start) + 1
+    line_end = visible.find("\n", match.end)
+    line = visible[line_start : line_end if line_end >= 0 else len(visible)]
     letters = [c for c in line if c.isalpha()]
     other = match_case(
         match.rule.forms[1 - match.used],
         shown,
         apostrophe=apostrophe,
-        sentence_start=bool(_SENTENCE_START.search(text[line_start : match.start])),
+        sentence_start=bool(_SENTENCE_START.search(visible[line_start : match.start])),
         shouting=len(letters) >= 6 and all(c.isupper() for c in letters),
     )
     forms = (shown, other) if match.used == 0 else (other, shown)
     return Site(index, match.start, match.end, match.rule.id, match.rule.kind, forms, match.used)
 
 
-def rewrite(text: str, sites: Sequence[Site], forms: Sequence[int]) -> str:
-    """The text with site k showing sites[k].forms[forms[k]]; everything else untouched."""
+Edit = tuple[int, int, str]  # text[start:end] becomes the string
+
+
+def edits(sites: Sequence[Site], forms: Sequence[int]) -> list[Edit]:
+    """The spans to replace so that site k shows sites[k].forms[forms[k]]."""
     if len(forms) != len(sites):
         raise ValueError(f"{len(forms)} choices for {len(sites)} sites")
+    return [(s.start, s.end, s.forms[int(f)]) for s, f in zip(sites, forms, strict=True)]
+
+
+def apply_edits(text: str, changes: Sequence[Edit]) -> str:
+    """The text with every (start, end, replacement) applied; spans must not overlap."""
     pieces, cursor = [], 0
-    for site, form in zip(sites, forms, strict=True):
-        pieces.append(text[cursor : site.start])
-        pieces.append(site.forms[int(form)])
-        cursor = site.end
+    for start, end, replacement in sorted(changes):
+        if start < cursor:
+            raise ValueError(f"overlapping edits at offset {start}")
+        pieces.append(text[cursor:start])
+        pieces.append(replacement)
+        cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)
+
+
+def rewrite(text: str, sites: Sequence[Site], forms: Sequence[int]) -> str:
+    """The text with site k showing sites[k].forms[forms[k]]; everything else untouched."""
+    return apply_edits(text, edits(sites, forms))

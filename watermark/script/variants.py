@@ -19,17 +19,24 @@ from watermark.script.rules import Rule
 
 __all__ = ["RELIABILITY", "RULES", "RULES_VERSION"]
 
-# Which rule set a copy was made with. Any change to the rules moves sites, so a copy can only
-# be read with the rules it was made with: the vault records this per copy, and a change to
-# this file that adds, removes or narrows a rule must bump it.
-RULES_VERSION = "2"
+# Which rule set a copy was made with. Any change to the rules, or to how lines are planned
+# (layout.py, wraps.py), moves sites, so a copy can only be read with the rules it was made
+# with: the vault records this per copy, and such a change must bump it. (3: wrap sites.)
+RULES_VERSION = "3"
 
 # How far a reading of each kind can be trusted, per way the text was obtained. A word
 # swap ("someone" / "somebody") is hard for OCR or a typist to fake; a comma is easily lost.
+# "wrap" is a line-break site (wraps.py), read only where the excerpt kept its lines.
 RELIABILITY: dict[str, dict[str, float]] = {
-    "text": {"contraction": 1.0, "synonym": 1.0, "spelling": 1.0, "phrasing": 1.0, "comma": 0.8},
-    "ocr": {"contraction": 0.9, "synonym": 0.9, "spelling": 0.8, "phrasing": 0.9, "comma": 0.5},
-}
+    "text": {
+        "contraction": 1.0, "synonym": 1.0, "spelling": 1.0, "phrasing": 1.0, "comma": 0.8,
+        "wrap": 1.0,
+    },
+    "ocr": {
+        "contraction": 0.9, "synonym": 0.9, "spelling": 0.8, "phrasing": 0.9, "comma": 0.5,
+        "wrap": 0.9,
+    },
+}  # fmt: skip
 
 # --- shared context ---------------------------------------------------------------------------
 
@@ -41,7 +48,7 @@ _EMBEDDED = r"\b(?:who|what|where|how|than|as|whoever|whatever|wherever|which)[ 
 _SENTENCE_START = r"(?:^[ \t(\"“]*|[.!?][\"'’”)]*[ \t]+[(\"“]?)"
 _CLAUSE_VERB = (
     r"(?:['’](?:m|re|s|ll|d|ve)\b|[ \t]+(?:am|is|are|was|were|will|would|can|could|should|"
-    r"might|must|may|do|does|did|don['’]t|doesn['’]t|didn['’]t|can['’]t|won['’]t|wasn['’]t|"
+    r"might|must|may|cannot|do|does|did|don['’]t|doesn['’]t|didn['’]t|can['’]t|won['’]t|wasn['’]t|"
     r"isn['’]t|have|has|had|never|just|really|always|still|already|only|even|also|"
     r"need|needs|want|wants|know|knows|think|thinks|got|like|love|said|told|saw|made|took|"
     r"left|came|went|wanted|needed|tried|lied|meant|knew|thought|felt|found|kept|gave|used|"
