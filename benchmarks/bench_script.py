@@ -107,7 +107,7 @@ def density_table(scripts: dict[str, str]) -> str:
         for site in find_sites(text):
             word[layout.page_of(site.start) - 1] += 1
         for site in find_wraps(text).sites:
-            wrap[layout.page_of(site.word[0]) - 1] += 1
+            wrap[layout.page_of(site.gaps[0][0]) - 1] += 1
         words = len(text.split()) / len(layout.pages)
         cells = [f"{x.mean():.1f} ({x.min()}-{x.max()})" for x in (word, wrap, word + wrap)]
         rows.append(f"| {name} | {len(layout.pages)} | {' | '.join(cells)} | {words:.0f} |")

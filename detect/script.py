@@ -105,7 +105,7 @@ class _Master:
 
     @property
     def total(self) -> int:
-        return len(self.sites) + len(self.wraps.sites)
+        return len(self.sites) + self.wraps.bits
 
 
 @lru_cache(maxsize=8)
@@ -158,13 +158,19 @@ def script_evidence(
     breaks = _Breaks(m, suspect.text, ex_words, alignment.to_excerpt)
     lines_kept = breaks.kept()
     if lines_kept:
+        second_bits = len(m.sites) + len(m.wraps.sites)
         for wrap in m.wraps.sites:
-            reading = breaks.wrap_reading(wrap)
-            if reading is None:
+            option = breaks.wrap_reading(wrap)
+            if option is None:
                 continue
             covered += 1
-            k = len(m.sites) + wrap.index
-            forms[k], confidence[k] = reading, reliability["wrap"]
+            first, second = wrap.bits(option)
+            for k, bit in (
+                (len(m.sites) + wrap.index, first),
+                (second_bits + (wrap.deep or 0), second),
+            ):
+                if bit is not None:
+                    forms[k], confidence[k] = bit, reliability["wrap"]
     mapping = SiteCode.derive(m.total, code_length, key)
     values = mapping.evidence(forms, confidence, code_length)
     lines, pages = _range(m, alignment.to_excerpt)
@@ -233,16 +239,18 @@ class _Breaks:
         return len(seen) >= _MIN_BREAKS and sum(seen) >= _LINES_KEPT * len(seen)
 
     def wrap_reading(self, site: WrapSite) -> int | None:
-        """1 if the site's word opens a line, 0 if it ends one, None if that cannot be
-        told. The excerpt between the nearest words it shares with the master around the
-        site must break its line once; which side of the break is closer to the word says
-        where the word went (word sites in between may show either spelling)."""
+        """Where the excerpt ends the line at this wrap site (the option: 0 as planned, 1 or 2
+        words early), or None if that cannot be told. The excerpt between the nearest words
+        it shares with the master around the site must break its line once; the option is
+        the gap whose split of the master text is closest to the excerpt's (word sites in
+        between may show either spelling)."""
         m, words = self._m, self._m.words
+        earliest, latest = site.gaps[-1], site.gaps[0]
         left = _nearest_paired(
-            self._to_excerpt, int(np.searchsorted(words.ends, site.before[0], "right")) - 1, -1
+            self._to_excerpt, int(np.searchsorted(words.ends, earliest[0], "right")) - 1, -1
         )
         right = _nearest_paired(
-            self._to_excerpt, int(np.searchsorted(words.starts, site.after[1], "left")), +1
+            self._to_excerpt, int(np.searchsorted(words.starts, latest[1], "left")), +1
         )
         if left is None or right is None:
             return None
@@ -254,9 +262,9 @@ class _Breaks:
             return None
         a, b = (_normal(part) for part in region.split("\n"))
         start, end = int(words.ends[left]), int(words.starts[right])
-        stays = _closest(m, a, start, site.word[1]) + _closest(m, b, site.word[1], end)
-        opens = _closest(m, a, start, site.word[0]) + _closest(m, b, site.word[0], end)
-        return None if stays == opens else int(opens < stays)
+        costs = [_closest(m, a, start, gap[0]) + _closest(m, b, gap[1], end) for gap in site.gaps]
+        best = int(np.argmin(costs))
+        return None if costs.count(costs[best]) > 1 else best
 
 
 def _closest(m: _Master, seen: str, start: int, end: int) -> int:

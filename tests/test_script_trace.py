@@ -108,11 +108,11 @@ def test_line_breaks_are_read_where_the_excerpt_kept_its_lines() -> None:
     assert kept.lines_kept and not reflowed.lines_kept
     assert kept.to_json()["lines_kept"] is True
     # Every wrap site the PDF shows is read, and read as the leaker's codeword spells it.
-    words, wraps = len(find_sites(master())), len(find_wraps(master()).sites)
+    words, wraps = len(find_sites(master())), find_wraps(master()).bits
     positions = SiteCode.derive(words + wraps, code().length, KEY).positions[words:]
     bits = code().codeword(LEAKER)[positions].astype(int) * 2 - 1
     read = kept.values[positions]
-    assert np.count_nonzero(read) >= 0.9 * wraps
+    assert np.count_nonzero(read) >= 0.65 * wraps  # a second bit is read only when it is shown
     assert np.all(read[read != 0] * bits[read != 0] > 0)
     assert not np.any(reflowed.values[positions])
     assert kept.sites_read > reflowed.sites_read

@@ -1,12 +1,12 @@
 """The canary trap: each recipient's copy spells the sites after their codeword.
 
-A script's sites are its word sites (sites.py) followed by its wrap sites (wraps.py), one
-index space for both. Site k carries code position `positions[k]`, a keyed permutation of
-the code's positions repeated as often as needed: consecutive sites fall on distinct
-positions, so an excerpt of fewer sites than the code is long never reads the same bit
-twice. The spelling at site k is `forms[bit XOR flips[k]]` with a keyed flip per site, so
-the master's own spelling is not tied to one bit value and the copies show the master's
-spelling at about half the sites.
+A script's sites are its word sites (sites.py) followed by the bits of its wrap sites
+(wraps.py: one per site, then one more per three-way site), one index space for all. Site
+k carries code position `positions[k]`, a keyed permutation of the code's positions
+repeated as often as needed: consecutive sites fall on distinct positions, so an excerpt of
+fewer sites than the code is long never reads the same bit twice. The spelling at site k is
+`forms[bit XOR flips[k]]` with a keyed flip per site, so the master's own spelling is not
+tied to one bit value and the copies show the master's spelling at about half the sites.
 
 The code is the video's `TardosCode`; the text reads hard, near-noiseless bits from few
 positions, which is why it is generated with `bias="uniform"` (see watermark/tardos.py).
@@ -66,7 +66,7 @@ class SiteCode:
 
 def site_count(text: str) -> int:
     """Word sites plus wrap sites: the code length a script needs, one position per site."""
-    return len(find_sites(text)) + len(find_wraps(text).sites)
+    return len(find_sites(text)) + find_wraps(text).bits
 
 
 def mark_script(
@@ -90,6 +90,6 @@ def mark_script(
     code = np.asarray(codeword)
     if code.ndim != 1 or code.size < 1:
         raise WatermarkError("the codeword must be a non-empty 1-d array of bits")
-    forms = SiteCode.derive(len(found) + len(wraps.sites), code.size, key).forms(code)
+    forms = SiteCode.derive(len(found) + wraps.bits, code.size, key).forms(code)
     changes = edits(found, forms[: len(found)]) + wraps.edits(forms[len(found) :].tolist())
     return apply_edits(text, changes)

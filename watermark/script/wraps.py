@@ -1,12 +1,12 @@
 """Line-break sites: where a printed line of a copy may end one word early.
 
 Screenplay lines are ragged on the right (action wraps at 60 characters, dialogue at 35),
-so nobody reading a page can tell a line that ends one word before it had to. Every copy
-prints the planned lines of layout.py, with the line breaks written into its text; at a
-wrap site the last word of a line either stays (spelling 0) or opens the next line
-(spelling 1). A wrap site is only taken where the word fits on the next line and the line
-it leaves stays at least `MIN_FILL` full, so a copy keeps its lines, its pages and the look
-of a typed page.
+so nobody reading a page can tell a line that ends a word or two before it had to. Every
+copy prints the planned lines of layout.py, with the line breaks written into its text; at
+a wrap site the last word of a line stays, or it (or the last two) opens the next line. A
+wrap site is only taken where the words fit on the next line and the line they leave stays
+at least `MIN_FILL` full, so a copy keeps its lines, its pages and the look of a typed
+page.
 
 Line breaks survive what keeps lines: the PDF's text layer, text copied out of it, and OCR
 of a photo or scan. Retyping or reflowing loses them; the word sites (sites.py) remain.
@@ -31,16 +31,29 @@ Gap = tuple[int, int]  # [start, end) of the whitespace between two units of the
 
 @dataclass(frozen=True)
 class WrapSite:
-    """The unit at master[word] ends its line (spelling 0) or opens the next (1)."""
+    """Where a planned line may end: `gaps[0]` as planned (option 0), one unit earlier
+    (option 1), or, where the next line has room for two, two units earlier (option 2).
+
+    The option carries one or two code bits: the first says whether the line ends as
+    planned (0) or early (1); for a three-way site, the second says how early. A copy breaks
+    its line at one gap; the others are spaces.
+    """
 
     index: int
-    before: Gap
-    word: tuple[int, int]
-    after: Gap
+    gaps: tuple[Gap, ...]  # 2 or 3 gaps, latest first
+    deep: int | None  # index of the second bit among the plan's second bits, if three-way
 
-    def edits(self, form: int) -> list[Edit]:
-        first, second = (" ", "\n") if form == 0 else ("\n", " ")
-        return [(*self.before, first), (*self.after, second)]
+    def option(self, first: int, second: int = 0) -> int:
+        return 0 if not first else 1 + (int(second) if self.deep is not None else 0)
+
+    def bits(self, option: int) -> tuple[int, int | None]:
+        """(first bit, second bit or None when the option does not say it)."""
+        if option == 0:
+            return 0, None
+        return 1, (option - 1 if self.deep is not None else None)
+
+    def edits(self, option: int) -> list[Edit]:
+        return [(*gap, "\n" if i == option else " ") for i, gap in enumerate(self.gaps)]
 
 
 @dataclass(frozen=True)
@@ -49,14 +62,23 @@ class WrapPlan:
 
     sites: tuple[WrapSite, ...]
     fixed: tuple[Gap, ...]
+    deep: int  # three-way sites, each with a second bit
 
-    def edits(self, forms: list[int] | tuple[int, ...]) -> list[Edit]:
-        """The copy's line breaks: every fixed one, and each wrap site as `forms` says."""
-        if len(forms) != len(self.sites):
-            raise ValueError(f"{len(forms)} choices for {len(self.sites)} wrap sites")
+    @property
+    def bits(self) -> int:
+        """Code positions the wrap sites take: one per site and one more per three-way."""
+        return len(self.sites) + self.deep
+
+    def edits(self, bits: list[int] | tuple[int, ...]) -> list[Edit]:
+        """The copy's line breaks: every fixed one, and each wrap site as `bits` (first bits,
+        then second bits, as `bits` counts them) say."""
+        if len(bits) != self.bits:
+            raise ValueError(f"{len(bits)} bits for {self.bits} wrap-site positions")
+        first, second = bits[: len(self.sites)], bits[len(self.sites) :]
         changes: list[Edit] = [(a, b, "\n") for a, b in self.fixed]
-        for site, form in zip(self.sites, forms, strict=True):
-            changes += site.edits(int(form))
+        for site in self.sites:
+            deep = second[site.deep] if site.deep is not None else 0
+            changes += site.edits(site.option(first[site.index], deep))
         return changes
 
 
@@ -70,30 +92,36 @@ def _find_wraps(text: str) -> WrapPlan:
     elements = parse(text)
     sites: list[WrapSite] = []
     fixed: list[Gap] = []
+    deep = 0
     for index, lines in sorted(plan_lines(text).items()):
         kind = elements[index].kind
         for line, following in pairwise(lines):
-            gap = (line[-1].end, following[0].start)
-            if _movable(text, line, following, kind):
-                word = line[-1]
-                before = (line[-2].end, word.start)
-                sites.append(WrapSite(len(sites), before, (word.start, word.end), gap))
-            else:
-                fixed.append(gap)
-    return WrapPlan(tuple(sites), tuple(fixed))
+            gaps = [(line[-1].end, following[0].start)]
+            for moved in (1, 2):
+                if not _movable(text, line, following, kind, moved):
+                    break
+                gaps.append((line[-moved - 1].end, line[-moved].start))
+            if len(gaps) == 1:
+                fixed.append(gaps[0])
+                continue
+            three_way = len(gaps) == 3
+            sites.append(WrapSite(len(sites), tuple(gaps), deep if three_way else None))
+            deep += three_way
+    return WrapPlan(tuple(sites), tuple(fixed), deep)
 
 
-def _movable(text: str, line: list[Unit], following: list[Unit], kind: Kind) -> bool:
-    """May the last unit of `line` open `following` instead?"""
-    if len(line) < 2:
+def _movable(text: str, line: list[Unit], following: list[Unit], kind: Kind, moved: int) -> bool:
+    """May the last `moved` units of `line` open `following` instead?"""
+    if len(line) <= moved:
         return False
-    word = line[-1]
     width = width_of(kind)
-    shortened = sum(u.width for u in line[:-1]) + len(line) - 2
-    grown = sum(u.width for u in following) + len(following) + word.width
+    kept, going = line[:-moved], line[-moved:]
+    shortened = sum(u.width for u in kept) + len(kept) - 1
+    grown = sum(u.width for u in following + going) + len(following) + len(going) - 1
+    opener = going[0]
     return (
         grown <= width
         and shortened >= MIN_FILL * width
-        and any(c.isalnum() for c in text[word.start : word.end])  # a word a reader can find
-        and may_open_line(text, word, kind)
+        and any(c.isalnum() for c in text[opener.start : opener.end])  # a word to find
+        and may_open_line(text, opener, kind)
     )
