@@ -194,7 +194,7 @@ def test_footage_that_cannot_carry_a_mark_does_not_leave_except_raw(studio, vaul
     assert studio.cli(ADMIN, "audit", "verify").exit_code == 0
 
 
-@pytest.mark.parametrize("start", ["0001", "0002"])
+@pytest.mark.parametrize("start", ["0001", "0002", "0003"])
 def test_every_older_schema_upgrades_to_the_current_one(tmp_path, start) -> None:
     from alembic import command
     from sqlalchemy import create_engine, inspect
@@ -210,3 +210,4 @@ def test_every_older_schema_upgrades_to_the_current_one(tmp_path, start) -> None
     copies = inspect(engine)
     assert not any(c["column_names"] == ["mark"] for c in copies.get_unique_constraints("copies"))
     assert {"master", "render"} <= {c["name"] for c in copies.get_columns("copies")}
+    assert "master_sha256" in {c["name"] for c in copies.get_columns("script_copies")}

@@ -228,10 +228,43 @@ def test_new_rule_kinds_keep_copies_site_for_site() -> None:
     assert "Somebody's coming" in everyone and "the car's outside" in everyone
 
 
-def test_rules_version_is_exported() -> None:
-    from watermark.script import RULES_VERSION
+# Where copies may differ, per rules version. A change to the rules or to the line plan
+# changes the fingerprint: bump RULES_VERSION (watermark/script/variants.py) and add it here,
+# so that copies made under an older version are never read with the new rules.
+PINNED_RULES = {"3": "8e2155603682f5385f3eb506ee2f2391f7ad033e6c642caeac84a1704f3f0797"}
 
-    assert isinstance(RULES_VERSION, str) and RULES_VERSION
+VECTOR_MASTER = (
+    "INT. FLAT - NIGHT\n\nMarcus crosses over to the window and looks down at the street for "
+    "a long time, then he sits down. Nobody is out there and the rain does not stop.\n\n"
+    "ANNA\nI do not think that anyone is coming. We have waited all of the night, and "
+    "nobody came. Well, I am going to bed.\n"
+)
+# The copies of recipients 0 and 5 (key b"test vector"), byte for byte.
+VECTOR_COPIES = {
+    0: "INT. FLAT - NIGHT\n\nMarcus crosses to the window and looks down at\nthe street for a "
+    "long time, then he sits. Nobody is out\nthere and the rain does not stop.\n\nANNA\nI "
+    "don't think that anyone is\ncoming. We've waited all the\nnight, and no one came. "
+    "Well, I am\ngoing to bed.\n",
+    5: "INT. FLAT - NIGHT\n\nMarcus crosses over to the window and looks down at the\nstreet "
+    "for a long time, then he sits down. No one's out\nthere and the rain does not stop.\n\n"
+    "ANNA\nI don't think that anyone's\ncoming. We have waited all the\nnight, and no one "
+    "came. Well,\nI'm going to bed.\n",
+}
+
+
+def test_rules_are_pinned_to_their_version() -> None:
+    from watermark.script import RULES_VERSION, rules_fingerprint
+
+    assert rules_fingerprint() == PINNED_RULES[RULES_VERSION], (
+        "the rules or the line plan changed: bump RULES_VERSION and pin the new fingerprint"
+    )
+
+
+def test_copies_match_the_test_vectors() -> None:
+    code = TardosCode.generate(b"test vector", site_count(VECTOR_MASTER), 2, bias="uniform")
+    assert site_count(VECTOR_MASTER) == 18
+    for user, expected in VECTOR_COPIES.items():
+        assert mark_script(VECTOR_MASTER, code.codeword(user), b"test vector") == expected
 
 
 def test_copies_differ_only_at_sites_and_deterministically() -> None:

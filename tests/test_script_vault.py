@@ -6,6 +6,7 @@ or accuse no one."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -92,6 +93,28 @@ def test_a_retyped_excerpt_names_the_member_and_a_foreign_one_no_one(scripted, t
     foreign.write_text(screenplay(seed=99, pages=3))
     report = _trace(studio, foreign)
     assert report["verdict"] == "not from this vault" and report["accused"] == []
+
+
+def test_a_copy_marked_on_another_text_of_the_script_is_not_misread(
+    scripted, vault, tmp_path
+) -> None:
+    from sqlalchemy import update
+
+    from vault.models import ScriptCopy
+
+    studio, script = scripted
+    ava, ava_path = _get(studio, "ava", script, "ava.fountain")
+    assert ava["master_sha256"] == hashlib.sha256(_script().encode()).hexdigest()
+    # As if the stored PDF's text layer had read differently when the copy was made.
+    with vault.transaction() as db:
+        db.execute(update(ScriptCopy).values(master_sha256="0" * 64))
+    leak = tmp_path / "leak.txt"
+    leak.write_text(retype(_middle(ava_path.read_text()), np.random.default_rng(3)))
+    report = _trace(studio, leak)
+    assert report["accused"] == []
+    assert any("another reading of its text" in note for note in report["notes"])
+    # The hash is part of the audited record: rewriting it is caught.
+    assert studio.cli(ADMIN, "audit", "verify").exit_code != 0
 
 
 def test_a_pdf_copy_is_signed_named_and_traced(scripted, tmp_path) -> None:

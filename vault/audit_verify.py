@@ -185,7 +185,8 @@ def _copy_row(copy: dict[str, Any]) -> tuple:
 
 
 def _script_copy_row(copy: dict[str, Any]) -> tuple:
-    return (copy["script"], copy["mark"], copy["recipient"], copy["rules"], copy["sha256"])
+    master = copy.get("master_sha256")  # absent from entries written before schema 0004
+    return (copy["script"], copy["mark"], copy["recipient"], copy["rules"], copy["sha256"], master)
 
 
 def _apply(replay: _Replay, body: dict[str, Any], report: AuditReport) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vault.errors import NewerFormat, NotAVault, StorageError
 
-SCHEMA_HEAD = "0003"  # the newest migration in vault/migrations/versions
+SCHEMA_HEAD = "0004"  # the newest migration in vault/migrations/versions
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 

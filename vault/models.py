@@ -156,7 +156,8 @@ class ScriptCopy(Base):
     """A screenplay copy that left the vault: whose it is and which canary variants it carries.
 
     `mark` is the copy's row in that script's own code (one position per canary site);
-    `rules` is the variant rule set it was made with, which tracing must use again."""
+    `rules` is the variant rule set it was made with, which tracing must use again, and
+    `master_sha256` the hash of the master text it was marked from (NULL before 0004)."""
 
     __tablename__ = "script_copies"
     __table_args__ = (UniqueConstraint("script", "mark"),)
@@ -170,6 +171,7 @@ class ScriptCopy(Base):
     rules: Mapped[str] = mapped_column(String(32))
     sites: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
+    master_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Fingerprint(Base):

@@ -106,6 +106,7 @@ def copy_script(
         rules=RULES_VERSION,
         sites=sites,
         sha256=hashlib.sha256(data).hexdigest(),
+        master_sha256=master_hash(master),
     )
     _record_copy(session, keys, asset, copy, arguments)
     try:
@@ -131,7 +132,13 @@ def script_copy_view(copy: ScriptCopy) -> dict[str, Any]:
         "rules": copy.rules,
         "sites": copy.sites,
         "sha256": copy.sha256,
+        "master_sha256": copy.master_sha256,
     }
+
+
+def master_hash(master: str) -> str:
+    """SHA-256 of the master text a copy is marked from."""
+    return hashlib.sha256(master.encode()).hexdigest()
 
 
 def _next_mark(session: MemberSession, asset: Asset) -> int:

@@ -20,7 +20,7 @@ from vault import marking
 from vault.errors import UsageError
 from vault.models import Asset, ScriptCopy
 from vault.render import decrypted
-from vault.script_copies import PDF_MAGIC, script_copy_view, script_text
+from vault.script_copies import PDF_MAGIC, master_hash, script_copy_view, script_text
 
 if TYPE_CHECKING:
     from vault.core import UnsealedKeys
@@ -148,7 +148,7 @@ def trace_script(
         evidence = script_evidence(master, suspect, key, max(sites, 1))
         best_fraction = max(best_fraction, evidence.aligned)
         if evidence.from_this_script:
-            matched.append((asset, key, sites, evidence))
+            matched.append((asset, key, sites, evidence, master_hash(master)))
     if not matched:
         report.notes.append(
             f"at best {best_fraction:.0%} of its words follow any of the {len(scripts)} "
@@ -187,16 +187,24 @@ def _read_copies(
     from watermark import WatermarkError, accuse
     from watermark.script import RULES_VERSION
 
-    asset, key, sites, evidence = candidate
+    asset, key, sites, evidence, text_hash = candidate
     with session.vault.session() as db:
         issued = db.scalars(select(ScriptCopy).where(ScriptCopy.script == asset.id)).all()
-    reading = _ScriptReading(
-        asset, evidence, {c.mark: c for c in issued if c.rules == RULES_VERSION}
-    )
-    if len(reading.copies) < len(issued):
+    other_rules = [c for c in issued if c.rules != RULES_VERSION]
+    # A copy marked on another text of this script (a PDF whose text layer now reads
+    # differently) has other sites: reading it with these would only add noise.
+    other_text = [c for c in issued if c.master_sha256 not in (None, text_hash)]
+    readable = {c.mark: c for c in issued if c not in other_rules and c not in other_text}
+    reading = _ScriptReading(asset, evidence, readable)
+    if other_rules:
         reading.notes.append(
-            f"{len(issued) - len(reading.copies)} copies of {asset.name!r} were made with other "
-            "canary rules and were not tested"
+            f"{len(other_rules)} copies of {asset.name!r} were made with other canary rules "
+            "and were not tested"
+        )
+    if other_text:
+        reading.notes.append(
+            f"{len(other_text)} copies of {asset.name!r} were marked on another reading of its "
+            "text (its PDF text layer now extracts differently) and were not tested"
         )
     if not reading.copies or not sites:
         return reading

@@ -12,7 +12,7 @@ here to know which spelling means which bit. The rules are listed, one by one an
 reason each is safe, in watermark/script/variants.py.
 """
 
-from watermark.script.canary import SiteCode, mark_script, site_count
+from watermark.script.canary import SiteCode, mark_script, rules_fingerprint, site_count
 from watermark.script.layout import Layout, lay_out
 from watermark.script.pdf import footer_text, render_pdf
 from watermark.script.sites import Site, find_sites, rewrite
@@ -35,5 +35,6 @@ __all__ = [
     "mark_script",
     "render_pdf",
     "rewrite",
+    "rules_fingerprint",
     "site_count",
 ]

@@ -14,6 +14,7 @@ positions, which is why it is generated with `bias="uniform"` (see watermark/tar
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,10 +22,13 @@ import numpy as np
 
 from watermark.errors import WatermarkError
 from watermark.keyed import keyed_rng
+from watermark.script.fountain import VARIABLE
+from watermark.script.layout import LINES_PER_PAGE, width_of
 from watermark.script.sites import Site, apply_edits, edits, find_sites
-from watermark.script.wraps import find_wraps
+from watermark.script.variants import RULES
+from watermark.script.wraps import MIN_FILL, find_wraps
 
-__all__ = ["SiteCode", "mark_script", "site_count"]
+__all__ = ["SiteCode", "mark_script", "rules_fingerprint", "site_count"]
 
 _DOMAIN = b"vault/watermark/script/v1"
 
@@ -62,6 +66,19 @@ class SiteCode:
         values = np.zeros(code_length)
         np.add.at(values, self.positions, signed)
         return np.clip(values, -1.0, 1.0)
+
+
+def rules_fingerprint() -> str:
+    """SHA-256 of everything that decides where a copy may differ: every rule, and the line
+    plan's widths and limits. Tests pin it to `RULES_VERSION`, so a change that moves sites
+    cannot ship under the version of copies it could no longer read."""
+    rules = [
+        (r.id, r.kind, r.forms, r.before, r.after, r.not_before, r.not_after, r.lower_only,
+         r.action_only, r.dialogue_only)
+        for r in RULES
+    ]  # fmt: skip
+    plan = (sorted((k.value, width_of(k)) for k in VARIABLE), LINES_PER_PAGE, MIN_FILL)
+    return hashlib.sha256(repr((rules, plan)).encode()).hexdigest()
 
 
 def site_count(text: str) -> int:
