@@ -98,19 +98,23 @@ class Bench:
 
 def density_table(scripts: dict[str, str]) -> str:
     rows = ["| script | pages | word sites/page (min-max) | wrap sites/page (min-max) | "
-            "both, per page (min-max) | words/page |",
+            "of them three-way | words/page |",
             "|---|---|---|---|---|---|"]  # fmt: skip
     for name, text in scripts.items():
         layout = lay_out(text)
-        word = np.zeros(len(layout.pages), dtype=int)
-        wrap = np.zeros(len(layout.pages), dtype=int)
+        word, wrap, deep = (np.zeros(len(layout.pages), dtype=int) for _ in range(3))
         for site in find_sites(text):
             word[layout.page_of(site.start) - 1] += 1
-        for site in find_wraps(text).sites:
-            wrap[layout.page_of(site.gaps[0][0]) - 1] += 1
+        for wrap_site in find_wraps(text).sites:
+            page = layout.page_of(wrap_site.gaps[0][0]) - 1
+            wrap[page] += 1
+            deep[page] += wrap_site.deep is not None
         words = len(text.split()) / len(layout.pages)
-        cells = [f"{x.mean():.1f} ({x.min()}-{x.max()})" for x in (word, wrap, word + wrap)]
-        rows.append(f"| {name} | {len(layout.pages)} | {' | '.join(cells)} | {words:.0f} |")
+        cells = [f"{x.mean():.1f} ({x.min()}-{x.max()})" for x in (word, wrap)]
+        rows.append(
+            f"| {name} | {len(layout.pages)} | {' | '.join(cells)} | {deep.mean():.1f} | "
+            f"{words:.0f} |"
+        )
     return "\n".join(rows)
 
 

@@ -70,6 +70,14 @@ def postgres_url():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _new_database(postgres_url: str, name: str) -> str:
+    """Create another database on the test server; its URL."""
+    sockets = postgres_url.split("host=")[1].split("&")[0]
+    port = postgres_url.split("port=")[1]
+    _as_postgres(f"{PG_BIN[-1]}/createdb", "-h", sockets, "-p", port, name)
+    return postgres_url.replace("/vault?", f"/{name}?")
+
+
 def test_vault_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     home = tmp_path / "vault"
     vault = Vault.init(home, ADMIN, ADMIN_PASS, UNSEAL, db_url=postgres_url, work_factor=FAST_KDF)
@@ -95,10 +103,7 @@ def test_vault_on_postgres(postgres_url: str, tmp_path: Path) -> None:
 
 def test_concurrent_appends_get_distinct_positions(postgres_url: str, tmp_path: Path) -> None:
     """Row locks on the log head serialise writers: no two entries share a position."""
-    url = postgres_url.replace("/vault?", "/vault2?")
-    sockets = postgres_url.split("host=")[1].split("&")[0]
-    port = postgres_url.split("port=")[1]
-    _as_postgres(f"{PG_BIN[-1]}/createdb", "-h", sockets, "-p", port, "vault2")
+    url = _new_database(postgres_url, "vault2")
     vault = Vault.init(tmp_path / "v", ADMIN, ADMIN_PASS, UNSEAL, db_url=url, work_factor=FAST_KDF)
     assert_concurrent_writers_serialise(vault.login(ADMIN, ADMIN_PASS, "ls"))
     vault.close()
@@ -111,10 +116,7 @@ def test_verify_while_others_append_sees_one_stable_log(
 
     monkeypatch.setattr(audit_verify, "_PARALLEL_THRESHOLD", 10)  # use worker processes
     monkeypatch.setattr(audit_verify, "_CHUNK", 50)
-    url = postgres_url.replace("/vault?", "/vault3?")
-    sockets = postgres_url.split("host=")[1].split("&")[0]
-    port = postgres_url.split("port=")[1]
-    _as_postgres(f"{PG_BIN[-1]}/createdb", "-h", sockets, "-p", port, "vault3")
+    url = _new_database(postgres_url, "vault3")
     vault = Vault.init(tmp_path / "v", ADMIN, ADMIN_PASS, UNSEAL, db_url=url, work_factor=FAST_KDF)
     admin = vault.login(ADMIN, ADMIN_PASS, "ls")
     with vault.transaction() as db:
@@ -136,3 +138,66 @@ def test_verify_while_others_append_sees_one_stable_log(
     for report in reports:
         assert report.ok, report.problems
     vault.close()
+
+
+# -- schema migrations with data, on either database ------------------------------------------
+
+_ROWS_0002 = [
+    "INSERT INTO members (name, role, public_key, sealed_key, created_at) "
+    "VALUES ('dana', 'editor', 'age1x', :blob, 't')",
+    *(
+        "INSERT INTO assets (id, kind, name, size, sha256, object_id, added_by, added_at) "
+        f"VALUES ('{a}', '{kind}', '{a}.bin', 1, 'h', 'o-{a}', 'dana', 't')"
+        for a, kind in (("plate", "footage"), ("face", "face"), ("out", "render"))
+    ),
+    "INSERT INTO shots (number, plate, face, backend, settings, created_by, created_at) "
+    "VALUES (7, 'plate', 'face', 'b', '{}', 'dana', 't')",
+    "INSERT INTO renders (id, shot, number, asset, backend, settings, plate_sha256, "
+    "face_sha256, frames, signed, rendered_by, rendered_at) "
+    "VALUES ('r7.1', 7, 1, 'out', 'b', '{}', 'p', 'f', 10, true, 'dana', 't')",
+    "INSERT INTO copies (id, mark, render, recipient, requested_by, created_at, sha256) "
+    "VALUES ('c1', 3, 'r7.1', 'dana', 'dana', 't', 'h')",
+    "INSERT INTO fingerprints (render, fps, frames, signatures) VALUES ('r7.1', 25, 10, :blob)",
+]
+
+
+def _migrate_with_data(url: str) -> None:
+    """Schema 0002 with a render, its copy and fingerprints, upgraded to the head and back:
+    the copy's master and the fingerprints move with it (migration 0003), both ways."""
+    from alembic import command
+    from sqlalchemy import create_engine, inspect, text
+
+    from vault.db import SCHEMA_HEAD, _alembic_config, current_revision
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0002")
+            for statement in _ROWS_0002:
+                connection.execute(text(statement), {"blob": b"\x01\x02"})
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+        assert current_revision(engine) == SCHEMA_HEAD
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT master FROM copies")).scalar() == "out"
+            moved = connection.execute(text("SELECT asset, signatures FROM master_fingerprints"))
+            assert [(a, bytes(s)) for a, s in moved] == [("out", b"\x01\x02")]
+        columns = {c["name"] for c in inspect(engine).get_columns("script_copies")}
+        assert "master_sha256" in columns
+        with engine.begin() as connection:
+            command.downgrade(_alembic_config(connection), "0002")
+        with engine.connect() as connection:
+            back = connection.execute(text("SELECT render, signatures FROM fingerprints"))
+            assert [(r, bytes(s)) for r, s in back] == [("r7.1", b"\x01\x02")]
+            assert connection.execute(text("SELECT render FROM copies")).scalar() == "r7.1"
+        assert "master" not in {c["name"] for c in inspect(engine).get_columns("copies")}
+    finally:
+        engine.dispose()
+
+
+def test_migrations_carry_data_on_postgres(postgres_url: str) -> None:
+    _migrate_with_data(_new_database(postgres_url, "migrations"))
+
+
+def test_migrations_carry_data_on_sqlite(tmp_path: Path) -> None:
+    _migrate_with_data(f"sqlite:///{tmp_path / 'old.db'}")

@@ -68,7 +68,15 @@ class ScriptTraceReport:
             )
         if self.evidence:
             e = self.evidence
-            out.append(f"  canary sites: {e['sites_read']} read of {e['sites']['covered']} covered")
+            lines = (
+                "line breaks read too: the printed lines were kept"
+                if e.get("lines_kept")
+                else "words only: the lines were reflowed"
+            )
+            out.append(
+                f"  canary sites: {e['sites_read']} read of {e['sites']['covered']} covered "
+                f"({lines})"
+            )
         for a in self.accused:
             out.append(
                 f"  ACCUSED {a['recipient']}: copy {a['copy_id']} ({a['format']}) made "
