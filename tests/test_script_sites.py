@@ -303,6 +303,14 @@ def test_wrap_sites_keep_lines_full_and_never_change_an_element() -> None:
         squeezed = [k for i, k in enumerate(copy_kinds) if i == 0 or k is not copy_kinds[i - 1]]
         assert squeezed == [k for i, k in enumerate(kinds) if i == 0 or k is not kinds[i - 1]]
     text = "ANNA\nThe guard looks at me and I say nothing at all (quietly) because we know.\n"
+    # An action paragraph in capitals keeps its one line: printed as two, its first line
+    # would read as a character cue.
+    shout = (
+        "INT. YARD - DAY\n\nTHE TRUCK SMASHES THROUGH THE GATE, FLATTENS TWO CARS AND STOPS.\n\n"
+    )
+    (copy,) = copies(shout + NEW_KINDS, range(1))
+    assert [e.kind for e in parse(copy)][:3] == [Kind.HEADING, Kind.ACTION, Kind.HEADING]
+    assert shout.splitlines()[2] in copy.splitlines()
     # No line of dialogue may open with "(": it would print as a parenthetical.
     openers = [text[gap[1]] for site in find_wraps(text).sites for gap in site.gaps[1:]]
     assert openers and "(" not in openers

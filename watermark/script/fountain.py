@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["VARIABLE", "Element", "Kind", "masked", "parse"]
+__all__ = ["VARIABLE", "Element", "Kind", "is_cue", "masked", "parse"]
 
 
 class Kind(Enum):
@@ -83,7 +83,8 @@ def _is_blank(line: str) -> bool:
     return line.strip() == "" and line != "  "
 
 
-def _is_cue(line: str) -> bool:
+def is_cue(line: str) -> bool:
+    """Would this line open a speech if a blank line came before it and text after it?"""
     if line.startswith("@"):
         return True
     name = _CUE_EXTENSION.sub("", line.strip())
@@ -157,6 +158,6 @@ def _classify(line: str, before_blank: bool, after_blank: bool) -> tuple[Kind, i
         return Kind.HEADING, 0, 0
     if before_blank and after_blank and _TRANSITION.match(line):
         return Kind.TRANSITION, 0, 0
-    if before_blank and not after_blank and _is_cue(line):
+    if before_blank and not after_blank and is_cue(line):
         return Kind.CHARACTER, 1 if line.startswith("@") else 0, 0
     return Kind.ACTION, 0, 0

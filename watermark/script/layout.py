@@ -19,7 +19,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from watermark.script.fountain import VARIABLE, Element, Kind, masked, parse
+from watermark.script.fountain import VARIABLE, Element, Kind, is_cue, masked, parse
 from watermark.script.sites import Site, find_sites
 
 __all__ = [
@@ -139,9 +139,22 @@ def _plan_lines(text: str) -> tuple[tuple[int, list[list[Unit]]], ...]:
             continue  # a note or boneyard in the line: printed as it stands
         units = _units(text, element, sites, starts)
         lines = _greedy(units, width_of(element.kind)) if units else None
-        if lines and all(may_open_line(text, line[0], element.kind) for line in lines[1:]):
+        if lines and _stays_itself(text, element.kind, lines):
             plan.append((index, lines))
     return tuple(plan)
+
+
+def _stays_itself(text: str, kind: Kind, lines: list[list[Unit]]) -> bool:
+    """Does the element still parse as its kind when printed as `lines`, however early its
+    lines end? No later line may open like another element, and an action paragraph's first
+    line, which now has text after it, must not read as a character cue (all capitals)."""
+    if len(lines) == 1:
+        return True
+    if not all(may_open_line(text, line[0], kind) for line in lines[1:]):
+        return False
+    first = lines[0]
+    prefixes = (text[first[0].start : unit.end] for unit in first)
+    return kind is not Kind.ACTION or not any(is_cue(p) for p in prefixes)
 
 
 def _units(text: str, element: Element, sites: list[Site], starts: list[int]) -> list[Unit]:
