@@ -23,6 +23,7 @@ quickly the guilty one's score grows.
 from __future__ import annotations
 
 import itertools
+import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -51,7 +52,8 @@ _NOT_THIS_SCRIPT = 0.3  # below this fraction of aligned words the excerpt is an
 _CONTEXT_REACH = 3  # words to step over when a site's neighbour was dropped or mistyped
 _MAX_JOINT = 3  # sites read jointly when they share a window
 _LINES_KEPT = 0.75  # the excerpt kept its lines if this share of the fixed breaks is there
-_MIN_BREAKS = 5  # fixed breaks the excerpt must cover before its lines are judged
+_MIN_BREAKS = 5  # line ends the excerpt must cover before its lines are judged
+_LINE_BREAK = re.compile(r"[ \t]*\n\s*")
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,9 +236,16 @@ class _Breaks:
         return bool(np.searchsorted(self._newlines, lo) < np.searchsorted(self._newlines, hi))
 
     def kept(self) -> bool:
-        """Did the excerpt keep the printed lines? Judged on the breaks every copy has."""
-        seen = [b for b in (self.at(gap) for gap in self._m.wraps.fixed) if b is not None]
+        """Did the excerpt keep the printed lines? Judged on the line ends every copy has: the
+        fixed breaks, and each wrap site, which breaks at one of its gaps."""
+        fixed = (self.at(gap) for gap in self._m.wraps.fixed)
+        sites = (self._any_break(site.gaps) for site in self._m.wraps.sites)
+        seen = [b for b in itertools.chain(fixed, sites) if b is not None]
         return len(seen) >= _MIN_BREAKS and sum(seen) >= _LINES_KEPT * len(seen)
+
+    def _any_break(self, gaps: tuple[tuple[int, int], ...]) -> bool | None:
+        found = [b for b in (self.at(gap) for gap in gaps) if b is not None]
+        return any(found) if found else None
 
     def wrap_reading(self, site: WrapSite) -> int | None:
         """Where the excerpt ends the line at this wrap site (the option: 0 as planned, 1 or 2
@@ -258,9 +267,10 @@ class _Breaks:
         if not 0 < e_right - e_left <= right - left + 4:
             return None
         region = self._excerpt[self._ex_words.ends[e_left] : self._ex_words.starts[e_right]]
-        if region.count("\n") != 1:
+        parts = _LINE_BREAK.split(region)  # OCR may add a blank line: one break still
+        if len(parts) != 2:
             return None
-        a, b = (_normal(part) for part in region.split("\n"))
+        a, b = (_normal(part) for part in parts)
         start, end = int(words.ends[left]), int(words.starts[right])
         costs = [_closest(m, a, start, gap[0]) + _closest(m, b, gap[1], end) for gap in site.gaps]
         best = int(np.argmin(costs))

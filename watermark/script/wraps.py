@@ -1,4 +1,4 @@
-"""Line-break sites: where a printed line of a copy may end one word early.
+"""Line-break sites: where a printed line of a copy may end a word or two early.
 
 Screenplay lines are ragged on the right (action wraps at 60 characters, dialogue at 35),
 so nobody reading a page can tell a line that ends a word or two before it had to. Every
@@ -8,8 +8,8 @@ wrap site is only taken where the words fit on the next line and the line they l
 at least `MIN_FILL` full, so a copy keeps its lines, its pages and the look of a typed
 page.
 
-Line breaks survive what keeps lines: the PDF's text layer, text copied out of it, and OCR
-of a photo or scan. Retyping or reflowing loses them; the word sites (sites.py) remain.
+Line breaks survive what keeps lines: the PDF's text layer, text copied out of it, a
+Fountain copy, and OCR of a photo or scan. Retyping or reflowing loses them; the word sites (sites.py) remain.
 """
 
 from __future__ import annotations
