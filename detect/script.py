@@ -51,7 +51,7 @@ __all__ = ["ScriptEvidence", "script_evidence"]
 _NOT_THIS_SCRIPT = 0.3  # below this fraction of aligned words the excerpt is another text
 _CONTEXT_REACH = 3  # words to step over when a site's neighbour was dropped or mistyped
 _MAX_JOINT = 3  # sites read jointly when they share a window
-_LINES_KEPT = 0.75  # the excerpt kept its lines if this share of the fixed breaks is there
+_LINES_KEPT = 0.75  # the excerpt kept its lines if this share of the planned line ends is there
 _MIN_BREAKS = 5  # line ends the excerpt must cover before its lines are judged
 _LINE_BREAK = re.compile(r"[ \t]*\n\s*")
 
@@ -62,10 +62,11 @@ class ScriptEvidence:
 
     values: np.ndarray
     observed: int  # code positions with non-zero evidence
-    sites_total: int  # sites in the master
+    sites_total: int  # word and line-break sites in the master
     sites_covered: int  # sites whose neighbouring words the excerpt contains
-    sites_read: int  # sites whose spelling could be told (word and wrap sites)
-    lines_kept: bool  # the excerpt's line breaks are the printed ones: wrap sites were read
+    sites_read: int  # sites whose spelling (or line break) could be told
+    line_breaks_read: int  # of them, line-break sites: read only where the lines were kept
+    lines_kept: bool  # the excerpt's line breaks are the printed ones
     aligned: float  # fraction of the excerpt's words found in the master
     excerpt_words: int
     lines: tuple[int, int] | None  # first and last master line covered (1-based)
@@ -85,6 +86,7 @@ class ScriptEvidence:
             "observed_positions": self.observed,
             "sites": {"total": self.sites_total, "covered": self.sites_covered},
             "sites_read": self.sites_read,
+            "line_breaks_read": self.line_breaks_read,
             "lines_kept": self.lines_kept,
             "aligned": round(self.aligned, 3),
             "excerpt_words": self.excerpt_words,
@@ -107,7 +109,12 @@ class _Master:
 
     @property
     def total(self) -> int:
+        """Code positions: one per word site, then the line-break sites' bits."""
         return len(self.sites) + self.wraps.bits
+
+    @property
+    def sites_total(self) -> int:
+        return len(self.sites) + len(self.wraps.sites)
 
 
 @lru_cache(maxsize=8)
@@ -134,14 +141,15 @@ def script_evidence(
     common = {"source": suspect.source, "claims": suspect.claims}
     if not m.total:
         return ScriptEvidence(
-            values, 0, 0, 0, 0, False, 0.0, len(ex_words), None, None, **common,
+            values, 0, 0, 0, 0, 0, False, 0.0, len(ex_words), None, None, **common,
             note="the master script has no variant sites: no copy of it can be told apart",
         )  # fmt: skip
     alignment = align(m.words, ex_words)
     fraction = alignment.fraction(len(ex_words))
     if fraction < _NOT_THIS_SCRIPT:
         return ScriptEvidence(
-            values, 0, m.total, 0, 0, False, fraction, len(ex_words), None, None, **common,
+            values, 0, m.sites_total, 0, 0, 0, False, fraction, len(ex_words), None, None,
+            **common,
             note=f"only {fraction:.0%} of the excerpt's words follow this script: "
             "it is not an excerpt of it",
         )  # fmt: skip
@@ -157,32 +165,25 @@ def script_evidence(
         covered += 1
         forms[site.index], clarity = reading
         confidence[site.index] = clarity * reliability[site.kind]
+    words_read = int(np.count_nonzero(confidence))
     breaks = _Breaks(m, suspect.text, ex_words, alignment.to_excerpt)
-    lines_kept = breaks.kept()
-    if lines_kept:
-        second_bits = len(m.sites) + len(m.wraps.sites)
-        for wrap in m.wraps.sites:
-            option = breaks.wrap_reading(wrap)
-            if option is None:
-                continue
-            covered += 1
-            first, second = wrap.bits(option)
-            for k, bit in (
-                (len(m.sites) + wrap.index, first),
-                (second_bits + (wrap.deep or 0), second),
-            ):
-                if bit is not None:
-                    forms[k], confidence[k] = bit, reliability["wrap"]
+    options = _read_wraps(m, breaks)
+    for index, option in (options or {}).items():
+        site = m.wraps.sites[index]
+        for k, bit in zip(m.wraps.bit_indices(site), site.bits(option), strict=True):
+            if k is not None and bit is not None:
+                forms[len(m.sites) + k], confidence[len(m.sites) + k] = bit, reliability["wrap"]
     mapping = SiteCode.derive(m.total, code_length, key)
     values = mapping.evidence(forms, confidence, code_length)
     lines, pages = _range(m, alignment.to_excerpt)
     return ScriptEvidence(
         values=values,
         observed=int(np.count_nonzero(values)),
-        sites_total=m.total,
-        sites_covered=covered,
-        sites_read=int(np.count_nonzero(confidence)),
-        lines_kept=lines_kept,
+        sites_total=m.sites_total,
+        sites_covered=covered + len(options or ()),
+        sites_read=words_read + len(options or ()),
+        line_breaks_read=len(options or ()),
+        lines_kept=options is not None,
         aligned=fraction,
         excerpt_words=len(ex_words),
         lines=lines,
@@ -213,6 +214,27 @@ def _read(
     return best, float(min(1.0, clarity))
 
 
+_MIN_EARLY = (12, 0.15)  # readings, and the least share of early breaks among them
+
+
+def _read_wraps(m: _Master, breaks: _Breaks) -> dict[int, int] | None:
+    """Option read at each line-break site (by index); None where the excerpt did not keep
+    the printed lines.
+
+    A page re-wrapped greedily at the script's own widths (what screenplay software does to
+    retyped text) keeps most line ends but never ends one early: if enough sites are read and
+    almost none ends early, these are not the copy's breaks and nothing is read from them.
+    """
+    if not breaks.kept():
+        return None
+    options = {s.index: o for s in m.wraps.sites if (o := breaks.wrap_reading(s)) is not None}
+    least, share = _MIN_EARLY
+    early = sum(1 for option in options.values() if option > 0)
+    if len(options) >= least and early < share * len(options):
+        return None
+    return options
+
+
 class _Breaks:
     """Where the excerpt breaks its lines, asked about gaps between the master's words."""
 
@@ -224,10 +246,10 @@ class _Breaks:
     def at(self, gap: tuple[int, int]) -> bool | None:
         """Does the excerpt break its line between the words on either side of this master
         gap? None when it does not hold those two words next to each other."""
-        words = self._m.words
-        left = int(np.searchsorted(words.ends, gap[0], side="right")) - 1
-        right = int(np.searchsorted(words.starts, gap[1], side="left"))
-        if left < 0 or right >= len(words):
+        master_words = self._m.words
+        left = int(np.searchsorted(master_words.ends, gap[0], side="right")) - 1
+        right = int(np.searchsorted(master_words.starts, gap[1], side="left"))
+        if left < 0 or right >= len(master_words):
             return None
         e_left, e_right = int(self._to_excerpt[left]), int(self._to_excerpt[right])
         if e_left < 0 or e_right != e_left + 1:
@@ -244,8 +266,11 @@ class _Breaks:
         return len(seen) >= _MIN_BREAKS and sum(seen) >= _LINES_KEPT * len(seen)
 
     def _any_break(self, gaps: tuple[tuple[int, int], ...]) -> bool | None:
-        found = [b for b in (self.at(gap) for gap in gaps) if b is not None]
-        return any(found) if found else None
+        """Does the excerpt break at one of these gaps? None if it might, unseen."""
+        found = [self.at(gap) for gap in gaps]
+        if any(found):
+            return True
+        return None if None in found else False
 
     def wrap_reading(self, site: WrapSite) -> int | None:
         """Where the excerpt ends the line at this wrap site (the option: 0 as planned, 1 or 2
@@ -253,13 +278,13 @@ class _Breaks:
         it shares with the master around the site must break its line once; the option is
         the gap whose split of the master text is closest to the excerpt's (word sites in
         between may show either spelling)."""
-        m, words = self._m, self._m.words
+        m, master_words = self._m, self._m.words
         earliest, latest = site.gaps[-1], site.gaps[0]
         left = _nearest_paired(
-            self._to_excerpt, int(np.searchsorted(words.ends, earliest[0], "right")) - 1, -1
+            self._to_excerpt, int(np.searchsorted(master_words.ends, earliest[0], "right")) - 1, -1
         )
         right = _nearest_paired(
-            self._to_excerpt, int(np.searchsorted(words.starts, latest[1], "left")), +1
+            self._to_excerpt, int(np.searchsorted(master_words.starts, latest[1], "left")), +1
         )
         if left is None or right is None:
             return None
@@ -271,7 +296,7 @@ class _Breaks:
         if len(parts) != 2:
             return None
         a, b = (_normal(part) for part in parts)
-        start, end = int(words.ends[left]), int(words.starts[right])
+        start, end = int(master_words.ends[left]), int(master_words.starts[right])
         costs = [_closest(m, a, start, gap[0]) + _closest(m, b, gap[1], end) for gap in site.gaps]
         best = int(np.argmin(costs))
         return None if costs.count(costs[best]) > 1 else best
@@ -279,8 +304,8 @@ class _Breaks:
 
 def _closest(m: _Master, seen: str, start: int, end: int) -> int:
     """Edit distance from `seen` to master[start:end] in its nearest spelling."""
-    inside = [s for s in m.sites[bisect_left(m.site_starts, start) :] if s.start < end]
-    inside = [s for s in inside if s.end <= end][:_MAX_JOINT]
+    lo, hi = bisect_left(m.site_starts, start), bisect_left(m.site_starts, end)
+    inside = [s for s in m.sites[lo:hi] if s.end <= end][:_MAX_JOINT]
     return min(
         Levenshtein.distance(seen, _normal(_spell(m.text, start, end, inside, dict(choice))))
         for choice in itertools.product(*[[(s.index, 0), (s.index, 1)] for s in inside])

@@ -148,7 +148,7 @@ _ROWS_0002 = [
     *(
         "INSERT INTO assets (id, kind, name, size, sha256, object_id, added_by, added_at) "
         f"VALUES ('{a}', '{kind}', '{a}.bin', 1, 'h', 'o-{a}', 'dana', 't')"
-        for a, kind in (("plate", "footage"), ("face", "face"), ("out", "render"))
+        for a, kind in (("plate", "footage"), ("face", "face"), ("out", "render"), ("s", "script"))
     ),
     "INSERT INTO shots (number, plate, face, backend, settings, created_by, created_at) "
     "VALUES (7, 'plate', 'face', 'b', '{}', 'dana', 't')",
@@ -159,11 +159,16 @@ _ROWS_0002 = [
     "VALUES ('c1', 3, 'r7.1', 'dana', 'dana', 't', 'h')",
     "INSERT INTO fingerprints (render, fps, frames, signatures) VALUES ('r7.1', 25, 10, :blob)",
 ]
+_SCRIPT_COPY_0003 = (
+    "INSERT INTO script_copies (id, script, mark, recipient, requested_by, created_at, format, "
+    "rules, sites, sha256) VALUES ('sc1', 's', 0, 'dana', 'dana', 't', 'pdf', '2', 40, 'h')"
+)
 
 
 def _migrate_with_data(url: str) -> None:
     """Schema 0002 with a render, its copy and fingerprints, upgraded to the head and back:
-    the copy's master and the fingerprints move with it (migration 0003), both ways."""
+    the copy's master and the fingerprints move with it (migration 0003), both ways, and a
+    script copy made under 0003 survives 0004 (a table rebuild on SQLite) both ways."""
     from alembic import command
     from sqlalchemy import create_engine, inspect, text
 
@@ -176,14 +181,25 @@ def _migrate_with_data(url: str) -> None:
             for statement in _ROWS_0002:
                 connection.execute(text(statement), {"blob": b"\x01\x02"})
         with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0003")
+            connection.execute(text(_SCRIPT_COPY_0003))
+        with engine.begin() as connection:
             command.upgrade(_alembic_config(connection), "head")
         assert current_revision(engine) == SCHEMA_HEAD
         with engine.connect() as connection:
             assert connection.execute(text("SELECT master FROM copies")).scalar() == "out"
+            script_copy = connection.execute(
+                text("SELECT id, sites, master_sha256 FROM script_copies")
+            )
+            assert list(script_copy) == [("sc1", 40, None)]
             moved = connection.execute(text("SELECT asset, signatures FROM master_fingerprints"))
             assert [(a, bytes(s)) for a, s in moved] == [("out", b"\x01\x02")]
         columns = {c["name"] for c in inspect(engine).get_columns("script_copies")}
         assert "master_sha256" in columns
+        with engine.begin() as connection:
+            command.downgrade(_alembic_config(connection), "0003")
+            assert connection.execute(text("SELECT id FROM script_copies")).scalar() == "sc1"
+            connection.execute(text("DELETE FROM script_copies"))  # 0002 has no place for it
         with engine.begin() as connection:
             command.downgrade(_alembic_config(connection), "0002")
         with engine.connect() as connection:

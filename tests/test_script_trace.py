@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from detect.script import script_evidence
 from detect.text_source import read_text
 from watermark import TardosCode, accuse
 from watermark.script import SiteCode, find_sites, find_wraps, mark_script, render_pdf, site_count
+from watermark.script.fountain import VARIABLE, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = b"script trace key"
@@ -106,7 +108,7 @@ def test_line_breaks_are_read_where_the_excerpt_kept_its_lines() -> None:
         master(), retype(copy(LEAKER), np.random.default_rng(4)), KEY, code().length
     )
     assert kept.lines_kept and not reflowed.lines_kept
-    assert kept.to_json()["lines_kept"] is True
+    assert kept.to_json()["lines_kept"] is True and kept.line_breaks_read > 0
     # Every wrap site the PDF shows is read, and read as the leaker's codeword spells it.
     words, wraps = len(find_sites(master())), find_wraps(master()).bits
     positions = SiteCode.derive(words + wraps, code().length, KEY).positions[words:]
@@ -116,6 +118,33 @@ def test_line_breaks_are_read_where_the_excerpt_kept_its_lines() -> None:
     assert np.all(read[read != 0] * bits[read != 0] > 0)
     assert not np.any(reflowed.values[positions])
     assert kept.sites_read > reflowed.sites_read
+
+
+def joined(text: str) -> str:
+    """The text with each paragraph's printed lines joined into one line again."""
+    elements = parse(text)
+    chars = list(text)
+    for a, b in reversed(list(pairwise(elements))):
+        if a.kind is b.kind and a.kind in VARIABLE and b.line == a.line + 1:
+            chars[a.end : b.start] = " "
+    return "".join(chars)
+
+
+def test_a_copy_retyped_into_screenplay_software_reads_no_line_breaks() -> None:
+    # Its lines joined and printed again at the standard widths: most line ends fall where
+    # the copy's did (on this script, enough to look kept), but none ends early, so they
+    # are not the copy's breaks and are not read.
+    other = screenplay(seed=1, pages=6)
+    other_code = TardosCode.generate(KEY, site_count(other), colluders=2, bias="uniform")
+    leaked = mark_script(other, other_code.codeword(1), KEY)
+    retyped = joined(leaked)
+    assert len(retyped.splitlines()) < len(leaked.splitlines())
+    suspect = read_text(render_pdf(retyped, recipient="M", copy_id="X-1"), "leak.pdf")
+    evidence = script_evidence(other, suspect, KEY, other_code.length)
+    assert not evidence.lines_kept and evidence.line_breaks_read == 0
+    assert evidence.sites_read <= evidence.sites_covered
+    ranking = other_code.rank(evidence.values, other_code.codewords(range(USERS)))
+    assert [j for j, _, p in ranking if p < THRESHOLD] == [1]  # the words still name them
 
 
 def test_colluders_merging_line_by_line_accuse_one_of_them() -> None:

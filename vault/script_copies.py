@@ -117,7 +117,7 @@ def copy_script(
             "get it again",
         )
         session._refuse("get", arguments, error, asset_id=asset.id)
-    return script_copy_view(copy) | {"file": str(out), "confidence": _confidence(sites)}
+    return script_copy_view(copy) | {"file": str(out), "confidence": _confidence(master)}
 
 
 def script_copy_view(copy: ScriptCopy) -> dict[str, Any]:
@@ -174,17 +174,23 @@ def _record_copy(
         session._refuse("get", arguments, error, asset_id=asset.id)
 
 
-def _confidence(sites: int) -> str:
-    """What a leak of this script can prove, from its number of sites."""
-    needed = math.ceil(math.log2(200 / 1e-6))  # agreeing sites to name 1 of 200 at 1e-6
-    if sites == 0:
+def _confidence(master: str) -> str:
+    """What a leak of this script can prove, from its sites."""
+    from watermark.script import find_sites, find_wraps
+
+    words, breaks = len(find_sites(master)), find_wraps(master).bits
+    needed = math.ceil(math.log2(200 / 1e-6))  # agreeing bits to name 1 of 200 at 1e-6
+    if words + breaks == 0:
         return (
             "no canary sites: copies differ only in the PDF's visible name and footer, "
             "which a leaker can remove; a leak of it cannot be traced"
         )
-    if sites < needed:
+    if words + breaks < needed:
         return (
-            f"only {sites} canary sites: even the whole script cannot name one of 200 "
+            f"only {words + breaks} canary bits: even the whole script cannot name one of 200 "
             f"recipients at p < 1e-6 (about {needed} are needed)"
         )
-    return f"{sites} canary sites; about {needed} read correctly name one of 200 recipients"
+    return (
+        f"{words} word sites and {breaks} line-break bits; about {needed} read correctly name "
+        "one of 200 recipients (a retyped leak keeps only the words)"
+    )

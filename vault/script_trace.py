@@ -69,7 +69,7 @@ class ScriptTraceReport:
         if self.evidence:
             e = self.evidence
             lines = (
-                "line breaks read too: the printed lines were kept"
+                f"{e['line_breaks_read']} of them line breaks: the printed lines were kept"
                 if e.get("lines_kept")
                 else "words only: the lines were reflowed"
             )
@@ -262,7 +262,7 @@ def _fill(
         return
     # Could even a perfect reading of this many sites have named anyone?
     corrected = threshold / tried
-    too_few = len(reading.copies) * 2.0**-evidence.sites_read > corrected
+    too_few = len(reading.copies) * 2.0**-evidence.observed > corrected  # a bit per position
     report.verdict = "insufficient evidence" if too_few else "no mark found"
     report.notes.append(_more_pages(evidence, reading.best or 1.0, corrected))
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from watermark.errors import WatermarkError
 from watermark.keyed import keyed_rng
 from watermark.script.fountain import VARIABLE
-from watermark.script.layout import LINES_PER_PAGE, width_of
+from watermark.script.layout import LINE_MARKERS, LINES_PER_PAGE, width_of
 from watermark.script.sites import Site, apply_edits, edits, find_sites
 from watermark.script.variants import RULES
 from watermark.script.wraps import MIN_FILL, find_wraps
@@ -69,15 +69,13 @@ class SiteCode:
 
 
 def rules_fingerprint() -> str:
-    """SHA-256 of everything that decides where a copy may differ: every rule, and the line
-    plan's widths and limits. Tests pin it to `RULES_VERSION`, so a change that moves sites
-    cannot ship under the version of copies it could no longer read."""
-    rules = [
-        (r.id, r.kind, r.forms, r.before, r.after, r.not_before, r.not_after, r.lower_only,
-         r.action_only, r.dialogue_only)
-        for r in RULES
-    ]  # fmt: skip
-    plan = (sorted((k.value, width_of(k)) for k in VARIABLE), LINES_PER_PAGE, MIN_FILL)
+    """SHA-256 of the data that decides where a copy may differ: every rule (all its fields
+    but the note), and the line plan's widths and limits. Tests pin it to `RULES_VERSION`,
+    and pin copies of a test scene byte for byte, so a change to the rules or to the code
+    that moves sites cannot ship under the version of copies it could no longer read."""
+    rules = [[getattr(r, f.name) for f in fields(r) if f.name != "note"] for r in RULES]
+    widths = sorted((k.value, width_of(k)) for k in VARIABLE)
+    plan = (widths, LINES_PER_PAGE, MIN_FILL, LINE_MARKERS)
     return hashlib.sha256(repr((rules, plan)).encode()).hexdigest()
 
 

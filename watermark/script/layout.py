@@ -24,6 +24,7 @@ from watermark.script.sites import Site, find_sites
 
 __all__ = [
     "LINES_PER_PAGE",
+    "LINE_MARKERS",
     "Layout",
     "Line",
     "Unit",
@@ -114,7 +115,7 @@ class Unit:
 
 # A printed line that opens with one of these would be read back as another element
 # (a forced heading, a section, a transition...), and in dialogue "(" opens a parenthetical.
-_LINE_MARKERS = "!#=~>.@"
+LINE_MARKERS = "!#=~>.@"
 
 
 def width_of(kind: Kind) -> int:
@@ -133,35 +134,59 @@ def _plan_lines(text: str) -> tuple[tuple[int, list[list[Unit]]], ...]:
     sites = find_sites(text)
     starts = [s.start for s in sites]
     visible = masked(text)
-    plan = []
-    for index, element in enumerate(parse(text)):
+    elements = parse(text)
+    plan: dict[int, list[list[Unit]]] = {}
+    for index, element in enumerate(elements):
         if element.kind not in VARIABLE or visible[element.start : element.end] != element.text:
             continue  # a note or boneyard in the line: printed as it stands
         units = _units(text, element, sites, starts)
         lines = _greedy(units, width_of(element.kind)) if units else None
         if lines and _stays_itself(text, element.kind, lines):
-            plan.append((index, lines))
-    return tuple(plan)
+            plan[index] = lines
+    # A paragraph taller than a page is printed element by element across pages (_paginate);
+    # left unplanned, every copy has exactly the master's elements there to break between.
+    for paragraph in _paragraphs(elements, list(range(len(elements)))):
+        height = sum(
+            len(plan[i]) if i in plan else _canonical_height(text, elements[i], i, sites, starts)
+            for i in paragraph
+            if elements[i].kind in VARIABLE
+        )
+        if height > LINES_PER_PAGE:
+            for i in paragraph:
+                plan.pop(i, None)
+    return tuple(sorted(plan.items()))
 
 
 def _stays_itself(text: str, kind: Kind, lines: list[list[Unit]]) -> bool:
     """Does the element still parse as its kind when printed as `lines`, however early its
-    lines end? No later line may open like another element, and an action paragraph's first
-    line, which now has text after it, must not read as a character cue (all capitals)."""
+    lines end? No later line may open like another element; an action paragraph's first
+    line, which now has text after it, must not read as a character cue (all capitals), and
+    a line of dialogue must not read as a parenthetical (in brackets from end to end)."""
     if len(lines) == 1:
         return True
     if not all(may_open_line(text, line[0], kind) for line in lines[1:]):
         return False
     first = lines[0]
-    prefixes = (text[first[0].start : unit.end] for unit in first)
-    return kind is not Kind.ACTION or not any(is_cue(p) for p in prefixes)
+    prefixes = [text[first[0].start : unit.end] for unit in first]
+    if kind is Kind.ACTION:
+        return not any(is_cue(p) for p in prefixes)
+    return not any(p.startswith("(") and p.endswith(")") for p in prefixes)
+
+
+def _canonical_height(
+    text: str, element: Element, index: int, sites: list[Site], starts: list[int]
+) -> int:
+    """Printed lines of an element not planned by units, at its longer spellings."""
+    inside = _sites_in(element, sites, starts) if element.kind in VARIABLE else []
+    canonical = _longest(text, element.start, element.end, inside)
+    return len(_lines_of(Element(element.kind, 0, 0, element.line, canonical), index))
 
 
 def _units(text: str, element: Element, sites: list[Site], starts: list[int]) -> list[Unit]:
     """The element's words, the words a site touches merged, with canonical widths."""
     local = _sites_in(element, sites, starts)
     spans = [[m.start() + element.start, m.end() + element.start]
-             for m in re.finditer(r"\S+", element.text)]  # fmt: skip
+             for m in re.finditer(r"[^ \t]+", element.text)]  # fmt: skip
     for site in local:
         # A site may open or close with a space (", anyway" / " anyway"): the words on
         # both sides of that space are one unit.
@@ -212,7 +237,7 @@ def _greedy(units: list[Unit], width: int) -> list[list[Unit]] | None:
 def may_open_line(text: str, unit: Unit, kind: Kind) -> bool:
     """Would a line of this kind that opens with `unit` still parse as that kind?"""
     first = text[unit.start]
-    return first not in _LINE_MARKERS and not (kind is Kind.DIALOGUE and first == "(")
+    return first not in LINE_MARKERS and not (kind is Kind.DIALOGUE and first == "(")
 
 
 def _lines_of(element: Element, index: int) -> list[Line]:
@@ -274,9 +299,14 @@ def _paginate(elements: list[Element], heights: list[int]) -> list[list[int]]:
     used = 0
     blocks = []
     for block in _blocks(elements):
-        # A speech longer than a page is printed paragraph by paragraph.
-        too_tall = sum(heights[i] for i in block) > LINES_PER_PAGE
-        blocks.extend(_paragraphs(elements, block) if too_tall else [block])
+        # A speech longer than a page is printed paragraph by paragraph, and a paragraph
+        # longer than a page element by element.
+        if sum(heights[i] for i in block) <= LINES_PER_PAGE:
+            blocks.append(block)
+            continue
+        for paragraph in _paragraphs(elements, block):
+            too_tall = sum(heights[i] for i in paragraph) > LINES_PER_PAGE
+            blocks.extend([[i] for i in paragraph] if too_tall else [paragraph])
     for block in blocks:
         if elements[block[0]].kind is Kind.PAGE_BREAK:
             if pages[-1]:
@@ -319,8 +349,6 @@ def _heights(text: str, elements: list[Element]) -> list[int]:
     for i, element in enumerate(elements):
         if i in planned or element.kind in _HIDDEN:
             heights.append(len(planned.get(i, ())))
-            continue
-        inside = _sites_in(element, sites, starts) if element.kind in VARIABLE else []
-        canonical = _longest(text, element.start, element.end, inside)
-        heights.append(len(_lines_of(Element(element.kind, 0, 0, element.line, canonical), i)))
+        else:
+            heights.append(_canonical_height(text, element, i, sites, starts))
     return heights

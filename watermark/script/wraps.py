@@ -9,7 +9,8 @@ at least `MIN_FILL` full, so a copy keeps its lines, its pages and the look of a
 page.
 
 Line breaks survive what keeps lines: the PDF's text layer, text copied out of it, a
-Fountain copy, and OCR of a photo or scan. Retyping or reflowing loses them; the word sites (sites.py) remain.
+Fountain copy, and OCR of a photo or scan. Retyping or reflowing loses them; the word sites
+(sites.py) remain.
 """
 
 from __future__ import annotations
@@ -69,16 +70,21 @@ class WrapPlan:
         """Code positions the wrap sites take: one per site and one more per three-way."""
         return len(self.sites) + self.deep
 
+    def bit_indices(self, site: WrapSite) -> tuple[int, int | None]:
+        """Where a site's first and second bit sit among the plan's bits: every site's first
+        bit, then the three-way sites' second bits."""
+        second = None if site.deep is None else len(self.sites) + site.deep
+        return site.index, second
+
     def edits(self, bits: list[int] | tuple[int, ...]) -> list[Edit]:
-        """The copy's line breaks: every fixed one, and each wrap site as `bits` (first bits,
-        then second bits, as `bits` counts them) say."""
+        """The copy's line breaks: every fixed one, and each wrap site as `bits` say."""
         if len(bits) != self.bits:
             raise ValueError(f"{len(bits)} bits for {self.bits} wrap-site positions")
-        first, second = bits[: len(self.sites)], bits[len(self.sites) :]
         changes: list[Edit] = [(a, b, "\n") for a, b in self.fixed]
         for site in self.sites:
-            deep = second[site.deep] if site.deep is not None else 0
-            changes += site.edits(site.option(first[site.index], deep))
+            first, second = self.bit_indices(site)
+            option = site.option(bits[first], 0 if second is None else bits[second])
+            changes += site.edits(option)
         return changes
 
 
