@@ -17,7 +17,7 @@ false-accusation threshold of 1e-6 over all 200 (Bonferroni), as `vault trace` d
 Hit: the leaker (or, for colluders, one of the two) is accused and nobody else is.
 
   python benchmarks/bench_script.py [--text-trials 100] [--pdf-trials 50]
-                                    [--photo-trials 10] [--collusion-trials 50]
+                                    [--photo-trials 50] [--collusion-trials 50]
                                     [--pages 1,2,3,4] [--seed 1]
 """
 
@@ -134,7 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text-trials", type=int, default=100)
     parser.add_argument("--pdf-trials", type=int, default=50)
-    parser.add_argument("--photo-trials", type=int, default=10)
+    parser.add_argument("--photo-trials", type=int, default=50)
     parser.add_argument("--collusion-trials", type=int, default=50)
     parser.add_argument("--pages", default="1,2,3,4", help="retyped excerpt lengths")
     parser.add_argument("--seed", type=int, default=1)
