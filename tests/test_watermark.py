@@ -215,6 +215,16 @@ def test_informed_extraction_survives_each_attack_class(attack: str) -> None:
     assert accused(suspect) == [LEADER]
 
 
+def test_the_same_suspect_gives_the_same_evidence_every_time() -> None:
+    # Feature matching and RANSAC draw at random; a forensic reading must not.
+    suspect = ATTACKS["camcorder"](delivered(), np.random.default_rng(7))
+    runs = [
+        extract(suspect.frames, KEY, code().length, master=reference(), fps=suspect.fps)
+        for _ in range(3)
+    ]
+    assert all(np.array_equal(runs[0].values, run.values) for run in runs[1:])
+
+
 def test_a_single_still_frame_is_enough_informed() -> None:
     still = ATTACKS["still-jpeg"](delivered(), np.random.default_rng(1))
     assert len(still.frames) == 1

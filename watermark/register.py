@@ -85,11 +85,18 @@ def register(
     best: Registration | None = None
     for homography, flipped, inliers in candidates:
         attempt = _fit(suspect, reference, homography, suspect_fps, flipped, inliers)
-        if best is None or np.median(attempt.similarity) > np.median(best.similarity):
+        if best is None or _match(attempt) > _match(best):
             best = attempt
-    if best is None or np.median(best.similarity) < _MIN_SIMILARITY:
+    if best is None or _match(best) < _MIN_SIMILARITY:
         return None
     return best
+
+
+def _match(registration: Registration) -> float:
+    """Median similarity of the clip under a registration. A geometry that leaves the master
+    uncovered has no similarity (NaN): taken first, no comparison with it could replace it."""
+    median = float(np.median(registration.similarity)) if registration.similarity.size else -1.0
+    return median if np.isfinite(median) else -1.0
 
 
 def _fit(
@@ -141,6 +148,7 @@ def _feature_geometry(
     or repetitive picture (parking lines, a brick wall) a wrong pair can still agree on a
     wrong geometry, so the caller judges candidates on the whole clip.
     """
+    cv2.setRNGSeed(0)  # FLANN's trees and RANSAC draw at random: one suspect, one report
     sift = cv2.SIFT_create(nfeatures=1500, contrastThreshold=0.01)
     keys = sorted(reference.keyframes)
     keys = [keys[k] for k in np.unique(np.linspace(0, len(keys) - 1, _SAMPLES).astype(int))]
