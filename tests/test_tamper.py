@@ -262,7 +262,8 @@ def test_an_untouched_copy_verifies_and_decrypts(trial: Trial) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"extends the kept checkpoint at size {trial.prepared.kept_size}" in result.stdout
     asset_id = trial.rng.choice(sorted(trial.prepared.inputs))
-    result = cli(trial.home, ADMIN, "get", asset_id, "-o", str(trial.out / "file"))
+    # --raw: a script otherwise leaves as the recipient's canary copy, not the stored bytes.
+    result = cli(trial.home, ADMIN, "get", asset_id, "--raw", "-o", str(trial.out / "file"))
     assert result.returncode == 0, result.stderr
     assert (trial.out / "file").read_bytes() == trial.prepared.inputs[asset_id].read_bytes()
 
