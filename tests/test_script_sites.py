@@ -228,10 +228,72 @@ def test_new_rule_kinds_keep_copies_site_for_site() -> None:
     assert "Somebody's coming" in everyone and "the car's outside" in everyone
 
 
+ACTION = "INT. FLAT - NIGHT\n\n{}\n"
+DIALOGUE = "ANNA\n{}\n"
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "rule", "forms"),
+    [
+        (ACTION, "Marcus picks up the phone.", "order.pick-up", ("up the phone", "the phone up")),
+        (ACTION, "She puts the GLASS down.", "order.put-down",
+         ("down the GLASS", "the GLASS down")),
+        (ACTION, "He takes off his coat and hangs it up.", "order.take-off",
+         ("off his coat", "his coat off")),
+        (ACTION, "They pick up the bags.", "order.pick-up", ("up the bags", "the bags up")),
+        (ACTION, "After a moment, he follows.", "comma.after-opening-phrase",
+         ("moment,", "moment")),
+        (ACTION, "In the distance a siren wails.", "comma.after-opening-phrase",
+         ("distance,", "distance")),
+        (DIALOGUE, "For a second, I thought you were dead.", "comma.after-opening-phrase",
+         ("second,", "second")),
+        (DIALOGUE, "Later we talk.", "comma.after-later", ("Later,", "Later")),
+    ],
+)  # fmt: skip
+def test_word_order_and_opening_phrase_sites(
+    block: str, line: str, rule: str, forms: tuple
+) -> None:
+    text = block.format(line)
+    sites = [s for s in find_sites(text) if s.rule == rule]
+    assert len(sites) == 1
+    assert sites[0].forms == forms
+    # The other spelling is found again as the same site: marking never loses a site.
+    swapped = rewrite(text, sites, [1 - sites[0].used])
+    assert [(s.rule, s.forms) for s in find_sites(swapped) if s.rule == rule] == [(rule, forms)]
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "phrase"),
+    [
+        (ACTION, "He picks it up.", "it up"),  # a pronoun object has one place only
+        (ACTION, "She turns off the road.", "off the road"),  # a preposition, not a particle
+        (ACTION, "The car pulls out the driveway.", "out the driveway"),
+        (ACTION, "He picks up the gun and the phone.", "up the gun"),  # two objects
+        (ACTION, "He picks up the gun and bullets.", "up the gun"),
+        (ACTION, "He puts down the phone receiver.", "down the phone"),  # a heavy object
+        (DIALOGUE, "Pick up the phone.", "up the phone"),  # an order is performed as written
+        (ACTION, "In the middle of the night, the phone rings.", "night,"),  # too long
+        (ACTION, "After eating the dog sleeps.", "eating"),  # a garden path without the comma
+        (DIALOGUE, "Later that night we talk.", "Later"),
+        (DIALOGUE, "First thing tomorrow.", "First"),
+    ],
+)
+def test_unsafe_word_orders_and_opening_phrases_are_not_sites(
+    block: str, line: str, phrase: str
+) -> None:
+    text = block.format(line)
+    start = text.index(phrase)
+    end = start + len(phrase)
+    assert [s for s in find_sites(text) if s.start < end and s.end > start] == []
+
+
 # Where copies may differ, per rules version. A change to the rules or to the line plan
 # changes the fingerprint: bump RULES_VERSION (watermark/script/variants.py) and add it here,
 # so that copies made under an older version are never read with the new rules.
-PINNED_RULES = {"3": "8d976dae6b838dd02334cff6f29bc558bc9de6e8c9b3e15da06735d9bef36a34"}
+PINNED_RULES = {
+    "3": "8d976dae6b838dd02334cff6f29bc558bc9de6e8c9b3e15da06735d9bef36a34",
+    "4": "867358d284c42755b6fc3545191f8c1c23d575ce91bf1059f94e141c63be62a3",
+}
 
 VECTOR_MASTER = (
     "INT. FLAT - NIGHT\n\nMarcus crosses over to the window and looks down at the street for "
@@ -377,3 +439,10 @@ def test_uniform_bias_code_for_text() -> None:
     assert 150 < code.codeword(1).sum() < 250
     with pytest.raises(WatermarkError):
         TardosCode.generate(KEY, 10, 2, bias="beta")
+
+
+def test_a_rule_whose_forms_hold_different_slots_is_refused() -> None:
+    from watermark.script.rules import Rule
+
+    with pytest.raises(ValueError, match="slots"):
+        Rule("order.bad", "order", ("up {object}", "up"), "", slots=(("object", "[a-z]+"),))

@@ -226,3 +226,48 @@ def test_false_accusation_bound_holds_for_soft_averaged_evidence(
     for z in (1.0, 2.0, 3.0):
         prob = code.false_accusation_probability(z * sd, np.count_nonzero(evidence), evidence)
         assert float(np.mean(s >= z * sd)) <= prob
+
+
+# --- the exact tail for short evidence --------------------------------------------------------
+
+
+def exact_innocent_tail(code: TardosCode, evidence: np.ndarray, s: float) -> float:
+    """P(innocent score >= s) by enumerating every codeword, weighted by its probability."""
+    m = code.length
+    words = (np.arange(2**m)[:, None] >> np.arange(m)[None, :]) & 1
+    chance = np.prod(np.where(words == 1, code.p, 1 - code.p), axis=1)
+    return float(chance[code.scores(evidence, words) >= s].sum())
+
+
+@pytest.mark.parametrize("bias", ["arcsine", "uniform"])
+def test_short_evidence_tail_is_sandwiched_by_the_true_one(bias: str) -> None:
+    """For few positions the bound is the true tail, up to rounding each term by one step."""
+    code = TardosCode.generate(KEY, 14, colluders=2, bias=bias)
+    rng = np.random.default_rng(21)
+    evidence = rng.uniform(-1, 1, code.length)
+    evidence[[2, 9]] = 0.0
+    slack = code.length / 1024  # 14 terms fit the finest lattice: each rounded up < 1/1024
+    for s in np.linspace(-1.0, np.abs(evidence).sum() * 3, 40):
+        bound = code.false_accusation_probability(s, 0, evidence)
+        assert exact_innocent_tail(code, evidence, s) <= bound + 1e-12
+        assert bound <= exact_innocent_tail(code, evidence, s - slack) + 1e-12
+
+
+def test_hard_uniform_evidence_gets_the_binomial_tail_not_chernoff() -> None:
+    """m sites read with full confidence: P(k or fewer disagree) exactly, where Chernoff
+    over-states it (for 30 sites and one disagreement, by a factor of 2.6)."""
+    m = 30
+    code = TardosCode.generate(KEY, m, colluders=2, bias="uniform")
+    leak = signed(code.codeword(0))
+    for disagree in range(4):
+        binomial = sum(math.comb(m, i) for i in range(disagree + 1)) / 2**m
+        bound = code.false_accusation_probability(m - 2 * disagree, m, leak)
+        assert bound == pytest.approx(binomial, rel=1e-9)
+    chernoff_1 = code.false_accusation_probability(m - 2, m)  # no evidence: Chernoff alone
+    assert chernoff_1 > 2.5 * (m + 1) / 2**m
+
+
+def test_long_evidence_falls_back_to_chernoff(code: TardosCode, codewords: np.ndarray) -> None:
+    """The video's thousands of heavy-tailed terms would need too fine a lattice."""
+    evidence = signed(codewords[3])
+    assert code._lattice_tail(evidence, np.array([10.0])) is None

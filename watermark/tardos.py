@@ -16,7 +16,10 @@ magnitude as confidence and 0 for an erased / unobserved position. The score is 
 
 The false-accusation probability is a Chernoff bound computed from the exact moment generating
 function of an innocent user's score (the bias vector is known to the accuser), so it is rigorous
-for the heavy-tailed score terms, not a Gaussian approximation.
+for the heavy-tailed score terms, not a Gaussian approximation. Where the score has few terms (a
+screenplay excerpt: tens of positions) the innocent score's distribution is also computed
+exactly on a fine lattice, every term rounded up, and the smaller of the two bounds is taken:
+Chernoff overstates such tails by a factor of about sqrt(m), a few agreeing sites' worth.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ _DOMAIN = b"vault/watermark/tardos/v1"
 # Chernoff bounds hold for every lambda >= 0; minimising over a fine geometric grid instead of
 # solving exactly keeps the bound valid and vectorises over many scores at once.
 _LAMBDAS = np.geomspace(1e-4, 20.0, 512)
+# The lattice tail: steps per unit of score (finer is tighter: each term is rounded up by less
+# than one step), and the most lattice points worth computing; beyond that (the video's
+# thousands of heavy-tailed terms) Chernoff alone is used, being nearly tight there anyway.
+_LATTICE_STEPS = (1024, 256, 64)
+_LATTICE_MAX_POINTS = 1 << 17
 
 
 def code_length(n_users: int, colluders: int, epsilon: float) -> int:
@@ -172,6 +180,47 @@ class TardosCode:
         bound = np.exp(np.minimum(exponent.min(axis=1), 0.0))
         return np.where(s <= 0.0, 1.0, bound)
 
+    def _lattice_tail(self, weights: np.ndarray, scores: np.ndarray) -> np.ndarray | None:
+        """P(S' >= s) for each score s, S' the innocent score with every term rounded up to a
+        lattice of step 1/k: S' >= S always, so this bounds P(S >= s) from above. None where the
+        lattice would be too large to compute.
+
+        Term i is w_i g(x_i, p_i): one value with probability p_i, another with 1 - p_i. On the
+        lattice the distribution of the sum is a chain of two-point convolutions.
+        """
+        live = weights != 0.0
+        w, p = weights[live], self.p[live]
+        one, zero = w * np.sqrt((1 - p) / p), -w * np.sqrt(p / (1 - p))
+        for steps in _LATTICE_STEPS:
+            # The small addend keeps a value that is an exact multiple in reals from rounding
+            # down through a last-bit error in floating point.
+            high = np.ceil(steps * np.maximum(one, zero) + 1e-9).astype(np.int64)
+            low = np.ceil(steps * np.minimum(one, zero) + 1e-9).astype(np.int64)
+            if int((high - low).sum()) < _LATTICE_MAX_POINTS:
+                break
+        else:
+            return None
+        p_high = np.where(one >= zero, p, 1 - p)
+        density = np.ones(1)
+        for gap, q in zip((high - low).tolist(), p_high.tolist(), strict=True):
+            grown = np.zeros(density.size + gap)
+            grown[: density.size] += density * (1 - q)
+            grown[gap:] += density * q
+            density = grown
+        at_least = np.cumsum(density[::-1])[::-1]  # at_least[t] = P(S' >= (origin + t) / k)
+        origin = int(low.sum())
+        s = np.atleast_1d(np.asarray(scores, dtype=np.float64))
+        # Lowering each score by a hair only ever adds lattice points: still an upper bound.
+        first = np.ceil(steps * s - 1e-6).astype(np.int64) - origin
+        tail = np.where(first <= 0, 1.0, at_least[np.clip(first, 0, at_least.size - 1)])
+        return np.where(first >= at_least.size, 0.0, np.minimum(tail, 1.0))
+
+    def _innocent_tail(self, weights: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The tighter of the two rigorous bounds on P(innocent score >= s), for each s."""
+        bound = self._chernoff(scores, self._log_mgf(weights).sum(axis=1))
+        exact = self._lattice_tail(weights, scores)
+        return bound if exact is None else np.minimum(bound, exact)
+
     def false_accusation_probability(
         self, score: float, observed: int, evidence: np.ndarray | None = None
     ) -> float:
@@ -190,9 +239,8 @@ class TardosCode:
         the worst). Either way the probability never falls below the true one.
         """
         if evidence is not None:
-            cumulant = self._log_mgf(self._check_evidence(evidence)).sum(axis=1)
-        else:
-            cumulant = self._worst_case_cumulant(observed)
+            return float(self._innocent_tail(self._check_evidence(evidence), np.array([score]))[0])
+        cumulant = self._worst_case_cumulant(observed)
         return float(self._chernoff(np.array([score]), cumulant)[0])
 
     def _worst_case_cumulant(self, observed: int) -> np.ndarray:
@@ -220,7 +268,6 @@ class TardosCode:
         """Every user as (index, score, Bonferroni-corrected probability), best score first."""
         e = self._check_evidence(evidence)
         s = self.scores(e, codewords)
-        cumulant = self._log_mgf(e).sum(axis=1)
-        adjusted = np.minimum(1.0, s.size * self._chernoff(s, cumulant))
+        adjusted = np.minimum(1.0, s.size * self._innocent_tail(e, s))
         order = np.argsort(-s, kind="stable")
         return [(int(j), float(s[j]), float(adjusted[j])) for j in order]

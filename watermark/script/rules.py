@@ -7,6 +7,11 @@ marking never creates or destroys sites, and every copy lays out and reads like 
 
 Case follows the text: "Don't" ↔ "Do not", "DON'T" ↔ "DO NOT". Apostrophes follow the
 document's own style (typewriter ' or typographic ’).
+
+A spelling may hold a *slot*, `{name}`, filled by whatever its pattern matches in the text
+and carried over unchanged to the other spelling: "up {object}" / "{object} up" turns
+"picks up the phone" into "picks the phone up", "{word}," / "{word}" drops the comma after
+whatever word ends an opening phrase.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ __all__ = ["Rule", "RuleMatch", "match_case"]
 
 _APOSTROPHES = "'’"
 _MAX_CONTEXT = 80  # characters of context a condition may look at on either side
+_SLOT = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,8 @@ class Rule:
     just before the spelling (anchored at its end, within the same line) and just after it
     (anchored at its start); `not_before` / `not_after` must not. `lower_only` skips
     capitalised matches, for words that are also names (Gray, Grey); `action_only` keeps a
-    rule out of dialogue, `dialogue_only` out of action.
+    rule out of dialogue, `dialogue_only` out of action. `slots` gives the pattern of each
+    `{name}` in the forms (both forms hold the same slots).
     """
 
     id: str
@@ -43,9 +50,15 @@ class Rule:
     lower_only: bool = False
     action_only: bool = False
     dialogue_only: bool = False
+    slots: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        pattern = "|".join(_form_pattern(f) for f in sorted(self.forms, key=len, reverse=True))
+        slots = dict(self.slots)
+        if any(sorted(_SLOT.findall(f)) != sorted(slots) for f in self.forms):
+            raise ValueError(f"rule {self.id}: both forms must hold the slots {sorted(slots)}")
+        # The longer form first, so "inside of" is not found as "inside" followed by "of".
+        order = sorted((0, 1), key=lambda i: len(self.forms[i]), reverse=True)
+        pattern = "|".join(f"(?P<f{i}>{_form_pattern(self.forms[i], slots, i)})" for i in order)
         object.__setattr__(self, "_regex", re.compile(pattern, re.IGNORECASE))
         for name in ("before", "not_before"):
             if getattr(self, name):
@@ -62,8 +75,10 @@ class Rule:
             if m.group(0)[0].isalnum() and m.start() > 0 and _in_word(text[m.start() - 1]):
                 continue  # the middle of a word ("Hi am"), not the word "I"
             if self._context_ok(text, m.start(), m.end(), end) and self._case_ok(m.group(0)):
-                used = self._which(m.group(0))
-                yield RuleMatch(self, m.start(), m.end(), used)
+                used = 0 if m.group("f0") is not None else 1
+                filled = {name: m.group(f"{name}_{used}") for name, _ in self.slots}
+                forms = (_fill(self.forms[0], filled), _fill(self.forms[1], filled))
+                yield RuleMatch(self, m.start(), m.end(), used, forms)
 
     def _context_ok(self, text: str, start: int, stop: int, end: int) -> bool:
         line_start = text.rfind("\n", 0, start) + 1
@@ -82,43 +97,46 @@ class Rule:
     def _case_ok(self, matched: str) -> bool:
         return not (self.lower_only and matched[:1].isupper())
 
-    def _which(self, matched: str) -> int:
-        key = _normal(matched)
-        return 0 if key == _normal(self.forms[0]) else 1
-
 
 @dataclass(frozen=True)
 class RuleMatch:
     rule: Rule
     start: int
     end: int
-    used: int  # which of rule.forms the text shows
+    used: int  # which of the forms the text shows
+    forms: tuple[str, str]  # the rule's forms, slots filled with what stands here
 
 
-def _form_pattern(form: str) -> str:
-    """Regex for one spelling: any apostrophe, any run of spaces, whole words only."""
+def _form_pattern(form: str, slots: dict[str, str], which: int) -> str:
+    """Regex for one spelling: any apostrophe, any run of spaces, slots by their pattern
+    (as groups named `{slot}_{which}`), whole words only."""
     parts = []
-    for ch in form:
-        if ch in _APOSTROPHES:
-            parts.append(f"[{_APOSTROPHES}]")
-        elif ch == " ":
-            parts.append("[ \t]+")
-        else:
-            parts.append(re.escape(ch))
+    for i, piece in enumerate(_SLOT.split(form)):
+        if i % 2:
+            parts.append(f"(?P<{piece}_{which}>{slots[piece]})")
+            continue
+        for ch in piece:
+            if ch in _APOSTROPHES:
+                parts.append(f"[{_APOSTROPHES}]")
+            elif ch == " ":
+                parts.append("[ \t]+")
+            else:
+                parts.append(re.escape(ch))
     # No look-behind at the start: a pattern that opens with a literal is found by a fast
     # prefix search. The word boundary before it is checked by `matches` instead.
     # A clitic may follow ("Someone's" holds the word "Someone"), but never more letters
     # ("don" is not a word of "don't").
-    tail = r"(?!\w|['’](?![sS]\b))" if form[-1].isalnum() else ""
+    ends_in_word = form[-1].isalnum() or form.endswith("}")
+    tail = r"(?!\w|['’](?![sS]\b))" if ends_in_word else ""
     return "".join(parts) + tail
+
+
+def _fill(form: str, slots: dict[str, str]) -> str:
+    return _SLOT.sub(lambda slot: slots[slot[1]], form)
 
 
 def _in_word(ch: str) -> bool:
     return ch.isalnum() or ch in _APOSTROPHES or ch == "_"
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.lower().replace("’", "'").split())
 
 
 _FIXED_CASE = frozenset({"OK"})  # spellings whose capitals say nothing about the sentence

@@ -106,7 +106,7 @@ def _site(text: str, visible: str, index: int, match: RuleMatch, apostrophe: str
     line = visible[line_start : line_end if line_end >= 0 else len(visible)]
     letters = [c for c in line if c.isalpha()]
     other = match_case(
-        match.rule.forms[1 - match.used],
+        match.forms[1 - match.used],
         shown,
         apostrophe=apostrophe,
         sentence_start=bool(_SENTENCE_START.search(visible[line_start : match.start])),

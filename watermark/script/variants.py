@@ -21,20 +21,21 @@ __all__ = ["RELIABILITY", "RULES", "RULES_VERSION"]
 
 # Which rule set a copy was made with. Any change to the rules, or to how lines are planned
 # (layout.py, wraps.py), moves sites, so a copy can only be read with the rules it was made
-# with: the vault records this per copy, and such a change must bump it. (3: wrap sites.)
-RULES_VERSION = "3"
+# with: the vault records this per copy, and such a change must bump it. (3: wrap sites;
+# 4: particle order, the comma after an opening phrase, more opening adverbs.)
+RULES_VERSION = "4"
 
 # How far a reading of each kind can be trusted, per way the text was obtained. A word
 # swap ("someone" / "somebody") is hard for OCR or a typist to fake; a comma is easily lost.
 # "wrap" is a line-break site (wraps.py), read only where the excerpt kept its lines.
 RELIABILITY: dict[str, dict[str, float]] = {
     "text": {
-        "contraction": 1.0, "synonym": 1.0, "spelling": 1.0, "phrasing": 1.0, "comma": 0.8,
-        "wrap": 1.0,
+        "contraction": 1.0, "synonym": 1.0, "spelling": 1.0, "phrasing": 1.0, "order": 1.0,
+        "comma": 0.8, "wrap": 1.0,
     },
     "ocr": {
-        "contraction": 0.9, "synonym": 0.9, "spelling": 0.8, "phrasing": 0.9, "comma": 0.5,
-        "wrap": 0.9,
+        "contraction": 0.9, "synonym": 0.9, "spelling": 0.8, "phrasing": 0.9, "order": 0.9,
+        "comma": 0.5, "wrap": 0.9,
     },
 }  # fmt: skip
 
@@ -520,9 +521,74 @@ def _phrasings() -> list[Rule]:
     return rules
 
 
+# The object a particle may move around: a determiner and one word, never a pronoun ("picks
+# it up" has one order only) and never two words ("picks up the phone receiver" would read
+# heavy as "picks the phone receiver up").
+_DETERMINER = r"(?:the|a|an|his|her|their|its|my|your|our|this|that)"
+_NOT_OBJECTS = _DETERMINER[3:-1] + "|same|other|way|rest|one|hell"
+# "pulls out the driveway" is a car leaving it, not a driveway taken out.
+_NOT_OBJECTS_OF = {"out": "|drive|driveway|gate|garage|lot|door|window|road|street"}
+# Verbs whose particle may stand before or after a short object with the same meaning
+# ("puts down the glass" / "puts the glass down"). Left out on purpose: verbs whose particle
+# is also a preposition of a movement ("turns off the road", "rolls up the drive", "tears up
+# the stairs", "pulls up the drive", "pulls on the rope", "slips on the ice", "looks up the
+# street"), and idioms that hold only one order ("puts up a fight").
+_PARTICLE_VERBS = (
+    ("picks", "pick", "up"), ("puts", "put", "down"), ("sets", "set", "down"),
+    ("lays", "lay", "down"), ("writes", "write", "down"), ("takes", "take", "down"),
+    ("puts", "put", "on"), ("takes", "take", "off"), ("puts", "put", "away"),
+    ("puts", "put", "back"), ("gives", "give", "back"), ("hands", "hand", "back"),
+    ("hands", "hand", "over"), ("takes", "take", "out"), ("puts", "put", "out"),
+    ("holds", "hold", "out"), ("holds", "hold", "up"), ("hangs", "hang", "up"),
+    ("switches", "switch", "on"), ("switches", "switch", "off"), ("shuts", "shut", "off"),
+    ("throws", "throw", "away"), ("zips", "zip", "up"), ("locks", "lock", "up"),
+    ("wipes", "wipe", "off"), ("knocks", "knock", "over"), ("fills", "fill", "out"),
+    ("sets", "set", "off"), ("fishes", "fish", "out"), ("digs", "dig", "out"),
+    ("counts", "count", "out"), ("stubs", "stub", "out"), ("tucks", "tuck", "away"),
+    ("pushes", "push", "open"), ("kicks", "kick", "open"), ("pulls", "pull", "open"),
+    ("pries", "pry", "open"), ("pulls", "pull", "out"),
+)  # fmt: skip
+
+
+# The object ends where the sentence does, or where "and" opens the next action ("and
+# turns it over", "and heads for the door": a verb in -s and its complement), never where
+# "and" could join a second object ("and the phone", "and bullets.").
+_OBJECT_ENDS = (
+    r"[ \t]*(?:[.!?;]|--)"
+    r"|[ \t]+and[ \t]+(?!(?:" + _DETERMINER[3:-1] + r"|some|two|three|hers)\b)[a-z]+s[ \t]+"
+    r"(?:it|him|her|them|the|a|an|his|their|its|to|at|for|out|away|back|over|up|down|into|"
+    r"through|toward|towards|off|on|across|inside)\b"
+)
+
+
+def _object(not_nouns: str) -> str:
+    return _DETERMINER + rf"[ \t]+(?!(?:{not_nouns})\b)[a-z][a-z-]*"
+
+
+def _orders() -> list[Rule]:
+    rules = []
+    for third, base, particle in _PARTICLE_VERBS:
+        rules.append(
+            Rule(
+                f"order.{base}-{particle}",
+                "order",
+                (f"{particle} {{object}}", f"{{object}} {particle}"),
+                f"in action only: '{third} {particle} the glass.' / '{third} the glass "
+                f"{particle}.'; the object is a determiner and one word, and the sentence "
+                "ends there, so it is the whole object",
+                before=rf"\b(?:{third}|{base})[ \t]+",
+                after=_OBJECT_ENDS,
+                action_only=True,
+                slots=(("object", _object(_NOT_OBJECTS + _NOT_OBJECTS_OF.get(particle, ""))),),
+            )
+        )
+    return rules
+
+
 def _commas() -> list[Rule]:
     rules = []
     subject_next = r"[ \t]+(?:i|you|he|she|we|they|it|that|this|there)\b"
+    clause_next = r"[ \t]+(?:i|you|he|she|we|they|it|there|the|a|an|his|her|their)\b"
     openers = (
         # word, what may follow it without changing the sense
         ("well", subject_next), ("so", subject_next), ("no", subject_next),
@@ -534,6 +600,11 @@ def _commas() -> list[Rule]:
         ("suddenly", _WORD_NEXT), ("finally", _WORD_NEXT), ("eventually", _WORD_NEXT),
         ("meanwhile", _WORD_NEXT), ("luckily", _WORD_NEXT), ("unfortunately", _WORD_NEXT),
         ("apparently", _WORD_NEXT), ("obviously", _WORD_NEXT), ("personally", _WORD_NEXT),
+        # A clause must follow these: "Later that night" and "First thing" are no openers.
+        ("later", clause_next), ("slowly", clause_next), ("quietly", clause_next),
+        ("instead", clause_next), ("sometimes", clause_next), ("otherwise", clause_next),
+        ("hopefully", clause_next), ("clearly", clause_next), ("basically", clause_next),
+        ("naturally", clause_next), ("thankfully", clause_next), ("first", clause_next),
     )  # fmt: skip
     for word, after in openers:
         rules.append(
@@ -596,6 +667,22 @@ def _commas() -> list[Rule]:
             after=_CLAUSE,
         )
     )
+    rules.append(
+        Rule(
+            "comma.after-opening-phrase",
+            "comma",
+            ("{word},", "{word}"),
+            "optional comma after a short opening phrase of place or time ('After a "
+            "moment, he follows' / 'After a moment he follows'); a determiner must open the "
+            "phrase and a clause follow it, so 'After eating the dog' cannot arise",
+            before=_SENTENCE_START + r"(?:after|behind|across|beyond|beneath|below|above|"
+            r"under|through|around|along|beside|inside|outside|in|at|on|for|from|down|up|"
+            r"over|during|within)[ \t]+" + _DETERMINER + r"[ \t]+(?:[a-z]+[ \t]+)?",
+            after=r"[ \t]+(?:i|you|he|she|we|they|it|there|the|a|an|his|her|their|someone|"
+            r"somebody|nobody|no[ \t]+one|everyone|everybody|nothing|something)\b",
+            slots=(("word", r"(?!(?:of|to|and|or|with|by|the|a|an)\b)[a-z]+"),),
+        )
+    )
     interjections = r"\b(?:yes|no|well|oh|so|okay|hey|look|now|and|but|or|wait)\b"
     for conjunction in ("and", "or"):
         rules.append(
@@ -617,5 +704,6 @@ RULES: tuple[Rule, ...] = (
     *_synonyms(),
     *_spellings(),
     *_phrasings(),
+    *_orders(),
     *_commas(),
 )
