@@ -36,6 +36,7 @@ from detect.errors import DetectError
 from detect.text_source import Claims, SuspectText
 from watermark.script import (
     RELIABILITY,
+    RULES_VERSION,
     Layout,
     Site,
     SiteCode,
@@ -118,24 +119,30 @@ class _Master:
 
 
 @lru_cache(maxsize=8)
-def _master(text: str) -> _Master:
-    """The master's sites, words and pages, computed once per script."""
+def _master(text: str, rules: str) -> _Master:
+    """The master's sites, words and pages, computed once per script and rules version."""
     line_starts = np.array([0] + [i + 1 for i, c in enumerate(text) if c == "\n"])
-    sites = find_sites(text)
+    sites = find_sites(text, rules)
     return _Master(
-        text, sites, find_wraps(text), words(text), lay_out(text), line_starts,
+        text, sites, find_wraps(text, rules), words(text), lay_out(text, rules), line_starts,
         [s.start for s in sites],
     )  # fmt: skip
 
 
 def script_evidence(
-    master: str, excerpt: str | SuspectText, key: bytes, code_length: int
+    master: str,
+    excerpt: str | SuspectText,
+    key: bytes,
+    code_length: int,
+    *,
+    rules: str = RULES_VERSION,
 ) -> ScriptEvidence:
-    """Read an excerpt (text, or a `read_text` result) against the master script."""
+    """Read an excerpt (text, or a `read_text` result) against the master script, for
+    copies made under the canary rules of version `rules`."""
     if code_length < 1:
         raise DetectError("the code length must be at least 1")
     suspect = excerpt if isinstance(excerpt, SuspectText) else SuspectText(excerpt, "text")
-    m = _master(master)
+    m = _master(master, rules)
     ex_words = words(suspect.text)
     values = np.zeros(code_length)
     common = {"source": suspect.source, "claims": suspect.claims}

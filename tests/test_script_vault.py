@@ -117,6 +117,39 @@ def test_a_copy_marked_on_another_text_of_the_script_is_not_misread(
     assert studio.cli(ADMIN, "audit", "verify").exit_code != 0
 
 
+def test_a_copy_made_under_older_rules_is_still_traced(
+    scripted, vault, tmp_path, monkeypatch
+) -> None:
+    from sqlalchemy import update
+
+    import watermark.script
+    from vault.models import ScriptCopy
+    from watermark.script import site_count
+
+    studio, script = scripted
+    assert site_count(_script(), "3") < site_count(_script(), "4")  # the versions differ here
+    # Ava's copy was issued by the previous release, under the rules of version 3.
+    monkeypatch.setattr(watermark.script, "RULES_VERSION", "3")
+    ava, ava_path = _get(studio, "ava", script, "ava.fountain")
+    monkeypatch.undo()
+    dana, _ = _get(studio, "dana", script, "dana.fountain")
+    assert (ava["rules"], dana["rules"]) == ("3", watermark.script.RULES_VERSION)
+    leak = tmp_path / "leak.txt"
+    leak.write_text(retype(_middle(ava_path.read_text()), np.random.default_rng(4)))
+    report = _trace(studio, leak)
+    assert [a["recipient"] for a in report["accused"]] == ["ava"]
+    assert report["accused"][0]["false_accusation_probability"] < 1e-6
+    assert report["accused"][0]["rules"] == "3"
+    assert not any("not tested" in note for note in report["notes"])
+
+    # Rules newer than this release cannot be read: the trace says so and accuses no one.
+    with vault.transaction() as db:
+        db.execute(update(ScriptCopy).where(ScriptCopy.recipient == "ava").values(rules="99"))
+    report = _trace(studio, leak)
+    assert report["accused"] == []
+    assert any("canary rules this release does not know (99)" in n for n in report["notes"])
+
+
 def test_a_pdf_copy_is_signed_named_and_traced(scripted, tmp_path) -> None:
     studio, script = scripted
     _get(studio, "dana", script, "dana.fountain")

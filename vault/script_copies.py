@@ -82,11 +82,12 @@ def copy_script(
         master = script_text(decrypted(session, keys, asset, "get", arguments), asset.name)
     except UsageError as error:
         session._refuse("get", arguments, error, asset_id=asset.id)
-    sites = site_count(master)
+    rules = RULES_VERSION  # recorded with the copy: a trace reads it with these rules
+    sites = site_count(master, rules)
     key = marking.script_key(keys.identity, session.vault.config.vault_id, asset.id)
     mark = _next_mark(session, asset)
     codeword = marking.script_code(key, sites).codeword(mark)
-    text = mark_script(master, codeword, key) if sites else master
+    text = mark_script(master, codeword, key, rules=rules) if sites else master
     copy_id = f"s{secrets.token_hex(5)}"
     if credentials is None:
         data = text.encode()
@@ -103,7 +104,7 @@ def copy_script(
         requested_by=session.name,
         created_at=utc_now(),
         format="pdf" if as_pdf else "fountain",
-        rules=RULES_VERSION,
+        rules=rules,
         sites=sites,
         sha256=hashlib.sha256(data).hexdigest(),
         master_sha256=master_hash(master),

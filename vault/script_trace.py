@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,12 +151,11 @@ def trace_script(
             master = script_text(decrypted(session, keys, asset, "trace", arguments), asset.name)
         except UsageError:
             continue  # stored before scripts were checked, and not readable as one
-        sites = site_count(master)
         key = marking.script_key(keys.identity, session.vault.config.vault_id, asset.id)
-        evidence = script_evidence(master, suspect, key, max(sites, 1))
+        evidence = script_evidence(master, suspect, key, max(site_count(master), 1))
         best_fraction = max(best_fraction, evidence.aligned)
         if evidence.from_this_script:
-            matched.append((asset, key, sites, evidence, master_hash(master)))
+            matched.append(_Candidate(asset, key, master, evidence))
     if not matched:
         report.notes.append(
             f"at best {best_fraction:.0%} of its words follow any of the {len(scripts)} "
@@ -165,17 +164,27 @@ def trace_script(
         return report
     # Drafts of one screenplay share most of their words: every matching script is tried
     # (best aligned first), each a test of its own, the threshold shared among them.
-    matched.sort(key=lambda m: -m[3].aligned)
+    matched.sort(key=lambda m: -m.evidence.aligned)
     tried = len(matched)
     reading = None
     for candidate in matched:
-        attempt = _read_copies(session, candidate, threshold / tried, arguments)
+        attempt = _read_copies(session, candidate, suspect, threshold / tried, arguments)
         if reading is None or attempt.accused:
             reading = attempt
         if attempt.accused:
             break
     _fill(session, report, reading, tried, threshold)
     return report
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A stored script the excerpt follows, and the excerpt read under the current rules."""
+
+    asset: Asset
+    key: bytes
+    master: str
+    evidence: Any  # detect.ScriptEvidence
 
 
 @dataclass
@@ -189,41 +198,87 @@ class _ScriptReading:
 
 
 def _read_copies(
-    session: MemberSession, candidate: tuple, threshold: float, arguments: dict
+    session: MemberSession,
+    candidate: _Candidate,
+    suspect: Any,  # detect.SuspectText
+    threshold: float,
+    arguments: dict,
 ) -> _ScriptReading:
-    """Test the evidence read against one script against every copy issued of it."""
-    from watermark import WatermarkError, accuse
-    from watermark.script import RULES_VERSION
+    """Test the excerpt against every copy issued of one script, each copy read with the
+    canary rules it was made with."""
+    from watermark.script import RULE_SETS
 
-    asset, key, sites, evidence, text_hash = candidate
+    asset, text_hash = candidate.asset, master_hash(candidate.master)
     with session.vault.session() as db:
         issued = db.scalars(select(ScriptCopy).where(ScriptCopy.script == asset.id)).all()
-    other_rules = [c for c in issued if c.rules != RULES_VERSION]
     # A copy marked on another text of this script (a PDF whose text layer now reads
     # differently) has other sites: reading it with these would only add noise.
     other_text = [c for c in issued if c.master_sha256 not in (None, text_hash)]
-    readable = {c.mark: c for c in issued if c not in other_rules and c not in other_text}
-    reading = _ScriptReading(asset, evidence, readable)
-    if other_rules:
+    unknown = [c for c in issued if c.rules not in RULE_SETS and c not in other_text]
+    by_rules: dict[str, list[ScriptCopy]] = {}
+    for c in issued:
+        if c not in other_text and c not in unknown:
+            by_rules.setdefault(c.rules, []).append(c)
+    readable = {c.mark: c for group in by_rules.values() for c in group}
+    reading = _ScriptReading(asset, candidate.evidence, readable)
+    if unknown:
         reading.notes.append(
-            f"{len(other_rules)} copies of {asset.name!r} were made with other canary rules "
-            "and were not tested"
+            f"{len(unknown)} copies of {asset.name!r} were made with canary rules this "
+            f"release does not know ({', '.join(sorted({c.rules for c in unknown}))}) and were "
+            "not tested: trace with the release that issued them"
         )
     if other_text:
         reading.notes.append(
             f"{len(other_text)} copies of {asset.name!r} were marked on another reading of its "
             "text (its PDF text layer now extracts differently) and were not tested"
         )
-    if not reading.copies or not sites:
-        return reading
+    # Each rules version is a test of its own: the threshold is shared among them, and the
+    # probabilities multiplied back so that they cover all of them.
+    versions = len(by_rules)
+    for rules, copies in sorted(by_rules.items()):
+        share = threshold / versions
+        group = _read_group(session, candidate, suspect, rules, copies, share, arguments)
+        if group is None:
+            continue
+        evidence, accused, best = group
+        corrected = [replace(a, probability=min(1.0, a.probability * versions)) for a in accused]
+        if corrected and not reading.accused:
+            reading.evidence = evidence
+        reading.accused = sorted(reading.accused + corrected, key=lambda a: a.probability)
+        if best is not None:
+            best = min(1.0, best * versions)
+            reading.best = best if reading.best is None else min(reading.best, best)
+    return reading
+
+
+def _read_group(
+    session: MemberSession,
+    candidate: _Candidate,
+    suspect: Any,
+    rules: str,
+    copies: list[ScriptCopy],
+    threshold: float,
+    arguments: dict,
+) -> tuple[Any, list[Any], float | None] | None:
+    """(evidence, accused, best probability) for the copies made under one rules version,
+    at that version's share of the threshold; None when the script has no sites under it."""
+    from detect import script_evidence
+    from watermark import WatermarkError, accuse
+    from watermark.script import RULES_VERSION, site_count
+
+    sites = site_count(candidate.master, rules)
+    if not sites:
+        return None
+    evidence = candidate.evidence
+    if rules != RULES_VERSION:
+        evidence = script_evidence(candidate.master, suspect, candidate.key, sites, rules=rules)
     try:
-        code = marking.script_code(key, sites)
-        verdict = accuse(evidence, code, list(reading.copies), threshold=threshold)
+        code = marking.script_code(candidate.key, sites)
+        verdict = accuse(evidence, code, [c.mark for c in copies], threshold=threshold)
     except WatermarkError as error:
         session._refuse("trace", arguments, UsageError(error.problem, error.fix))
-    reading.accused = verdict.accused
-    reading.best = verdict.ranking[0].probability if verdict.ranking else None
-    return reading
+    best = verdict.ranking[0].probability if verdict.ranking else None
+    return evidence, verdict.accused, best
 
 
 def _fill(

@@ -232,11 +232,13 @@ class TardosCode:
         under-states far-out probabilities; why not Bernstein: with that bound on |g| it roughly
         doubles the accusation threshold. Chernoff with the exact K is rigorous and tight.
 
-        With `evidence`, K is exact for that evidence. Without it, only the number `observed`
-        of non-zero positions is known, and the bound takes the worst case over which positions
-        were observed and over every |e_i| <= 1 of either sign: for each λ, the sum of the
-        `observed` largest max(K_i(λ), K_i(-λ)) (K_i convex with K_i(0) = 0, so |e| = 1 is
-        the worst). Either way the probability never falls below the true one.
+        With `evidence`, K is exact for that evidence, and where the evidence has few enough
+        terms the exact lattice tail (`_lattice_tail`) is taken when it is smaller. Without
+        it, only the number `observed` of non-zero positions is known, and the bound takes the
+        worst case over which positions were observed and over every |e_i| <= 1 of either
+        sign: for each λ, the sum of the `observed` largest max(K_i(λ), K_i(-λ)) (K_i convex
+        with K_i(0) = 0, so |e| = 1 is the worst). Either way the probability never falls
+        below the true one.
         """
         if evidence is not None:
             return float(self._innocent_tail(self._check_evidence(evidence), np.array([score]))[0])

@@ -16,13 +16,14 @@ from watermark.script.canary import SiteCode, mark_script, rules_fingerprint, si
 from watermark.script.layout import Layout, lay_out
 from watermark.script.pdf import footer_text, render_pdf
 from watermark.script.sites import Site, find_sites, rewrite
-from watermark.script.variants import RELIABILITY, RULES, RULES_VERSION
+from watermark.script.variants import RELIABILITY, RULE_SETS, RULES, RULES_VERSION
 from watermark.script.wraps import WrapPlan, WrapSite, find_wraps
 
 __all__ = [
     "RELIABILITY",
     "RULES",
     "RULES_VERSION",
+    "RULE_SETS",
     "Layout",
     "Site",
     "SiteCode",

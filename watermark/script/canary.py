@@ -25,7 +25,7 @@ from watermark.keyed import keyed_rng
 from watermark.script.fountain import VARIABLE
 from watermark.script.layout import LINE_MARKERS, LINES_PER_PAGE, width_of
 from watermark.script.sites import Site, apply_edits, edits, find_sites
-from watermark.script.variants import RULES
+from watermark.script.variants import RULES_VERSION, rule_set
 from watermark.script.wraps import MIN_FILL, find_wraps
 
 __all__ = ["SiteCode", "mark_script", "rules_fingerprint", "site_count"]
@@ -68,33 +68,46 @@ class SiteCode:
         return np.clip(values, -1.0, 1.0)
 
 
-def rules_fingerprint() -> str:
-    """SHA-256 of the data that decides where a copy may differ: every rule (all its fields
-    but the note), and the line plan's widths and limits. Tests pin it to `RULES_VERSION`,
-    and pin copies of a test scene byte for byte, so a change to the rules or to the code
-    that moves sites cannot ship under the version of copies it could no longer read."""
-    rules = [[getattr(r, f.name) for f in fields(r) if f.name != "note"] for r in RULES]
+def rules_fingerprint(rules: str = RULES_VERSION) -> str:
+    """SHA-256 of the data that decides where a copy may differ: every rule of that version
+    (all its fields but the note; `slots` only where a rule has some, so older versions keep
+    their fingerprint), and the line plan's widths and limits. Tests pin it per version, and
+    pin copies of a test scene byte for byte, so a change to the rules or to the code that
+    moves sites cannot ship under the version of copies it could no longer read."""
+    listed = [
+        [
+            getattr(r, f.name)
+            for f in fields(r)
+            if f.name != "note" and (f.name != "slots" or r.slots)
+        ]
+        for r in rule_set(rules)
+    ]
     widths = sorted((k.value, width_of(k)) for k in VARIABLE)
     plan = (widths, LINES_PER_PAGE, MIN_FILL, LINE_MARKERS)
-    return hashlib.sha256(repr((rules, plan)).encode()).hexdigest()
+    return hashlib.sha256(repr((listed, plan)).encode()).hexdigest()
 
 
-def site_count(text: str) -> int:
+def site_count(text: str, rules: str = RULES_VERSION) -> int:
     """Word sites plus wrap sites: the code length a script needs, one position per site."""
-    return len(find_sites(text)) + find_wraps(text).bits
+    return len(find_sites(text, rules)) + find_wraps(text, rules).bits
 
 
 def mark_script(
-    text: str, codeword: np.ndarray, key: bytes, *, sites: Sequence[Site] | None = None
+    text: str,
+    codeword: np.ndarray,
+    key: bytes,
+    *,
+    sites: Sequence[Site] | None = None,
+    rules: str = RULES_VERSION,
 ) -> str:
     """The recipient's copy: the master with every site spelled after `codeword`, its lines
-    broken as printed.
+    broken as printed, under the canary rules of version `rules`.
 
     Same inputs, same copy; two copies differ only inside sites. Pass `sites` (from
-    `find_sites(text)`) when marking many copies of one script.
+    `find_sites(text, rules)`) when marking many copies of one script.
     """
-    found = list(find_sites(text) if sites is None else sites)
-    wraps = find_wraps(text)
+    found = list(find_sites(text, rules) if sites is None else sites)
+    wraps = find_wraps(text, rules)
     if not found and not wraps.sites:
         raise WatermarkError(
             "the script has no sites where a copy can differ (no action or dialogue with "

@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from watermark.script.fountain import VARIABLE, Element, Kind, is_cue, masked, parse
 from watermark.script.sites import Site, find_sites
+from watermark.script.variants import RULES_VERSION
 
 __all__ = [
     "LINES_PER_PAGE",
@@ -123,15 +124,15 @@ def width_of(kind: Kind) -> int:
     return _FRAME[kind][1]
 
 
-def plan_lines(text: str) -> dict[int, list[list[Unit]]]:
+def plan_lines(text: str, rules: str = RULES_VERSION) -> dict[int, list[list[Unit]]]:
     """The canonical lines (lists of units) of every action and dialogue element that can be
     broken anywhere between its units, by element index of `parse(text)`."""
-    return dict(_plan_lines(text))
+    return dict(_plan_lines(text, rules))
 
 
 @lru_cache(maxsize=8)
-def _plan_lines(text: str) -> tuple[tuple[int, list[list[Unit]]], ...]:
-    sites = find_sites(text)
+def _plan_lines(text: str, rules: str) -> tuple[tuple[int, list[list[Unit]]], ...]:
+    sites = find_sites(text, rules)
     starts = [s.start for s in sites]
     visible = masked(text)
     elements = parse(text)
@@ -323,10 +324,11 @@ def _paginate(elements: list[Element], heights: list[int]) -> list[list[int]]:
     return [page for page in pages if page] or [[]]
 
 
-def lay_out(text: str) -> Layout:
-    """Pages of the script as printed; page breaks from the canonical lines."""
+def lay_out(text: str, rules: str = RULES_VERSION) -> Layout:
+    """Pages of the script as printed; page breaks from the canonical lines (which keep the
+    words of every site of the canary rules `rules` together)."""
     elements = parse(text)
-    heights = _heights(text, elements)
+    heights = _heights(text, elements, rules)
     pages, starts = [], []
     for indices in _paginate(elements, heights):
         lines: list[Line] = []
@@ -340,10 +342,10 @@ def lay_out(text: str) -> Layout:
     return Layout(pages=pages, page_starts=starts, title=title)
 
 
-def _heights(text: str, elements: list[Element]) -> list[int]:
+def _heights(text: str, elements: list[Element], rules: str) -> list[int]:
     """Printed lines per element, at the longer spelling of every site."""
-    planned = plan_lines(text)
-    sites = find_sites(text)
+    planned = plan_lines(text, rules)
+    sites = find_sites(text, rules)
     starts = [s.start for s in sites]
     heights = []
     for i, element in enumerate(elements):

@@ -18,7 +18,7 @@ from itertools import pairwise
 
 from watermark.script.fountain import VARIABLE, Element, Kind, masked, parse
 from watermark.script.rules import RuleMatch, match_case
-from watermark.script.variants import RULES
+from watermark.script.variants import RULES_VERSION, rule_set
 
 __all__ = ["Edit", "Site", "apply_edits", "edits", "find_sites", "rewrite"]
 
@@ -42,13 +42,15 @@ class Site:
         return self.forms[self.used]
 
 
-def find_sites(text: str) -> list[Site]:
-    """All variant sites of a Fountain script, in document order, non-overlapping."""
-    return list(_find_sites(text))
+def find_sites(text: str, rules: str = RULES_VERSION) -> list[Site]:
+    """All variant sites of a Fountain script under the canary rules of version `rules`, in
+    document order, non-overlapping."""
+    return list(_find_sites(text, rules))
 
 
 @lru_cache(maxsize=8)  # a master is searched again by the layout and by every trace
-def _find_sites(text: str) -> tuple[Site, ...]:
+def _find_sites(text: str, rules: str) -> tuple[Site, ...]:
+    listed = rule_set(rules)
     elements = [e for e in parse(text) if e.kind in VARIABLE]
     if not elements:
         return ()
@@ -57,7 +59,7 @@ def _find_sites(text: str) -> tuple[Site, ...]:
     ends = [e.end for e in elements]
 
     found: list[tuple[int, int, RuleMatch]] = []
-    for order, rule in enumerate(RULES):
+    for order, rule in enumerate(listed):
         for match in rule.matches(visible):
             element = _element_of(match.start, match.end, starts, ends)
             if element is None:

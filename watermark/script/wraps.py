@@ -22,6 +22,7 @@ from itertools import pairwise
 from watermark.script.fountain import Kind, parse
 from watermark.script.layout import Unit, may_open_line, plan_lines, width_of
 from watermark.script.sites import Edit
+from watermark.script.variants import RULES_VERSION
 
 __all__ = ["MIN_FILL", "WrapPlan", "WrapSite", "find_wraps"]
 
@@ -88,18 +89,19 @@ class WrapPlan:
         return changes
 
 
-def find_wraps(text: str) -> WrapPlan:
-    """The wrap sites and fixed line breaks of a Fountain script, in document order."""
-    return _find_wraps(text)
+def find_wraps(text: str, rules: str = RULES_VERSION) -> WrapPlan:
+    """The wrap sites and fixed line breaks of a Fountain script, in document order, as the
+    lines are planned under the canary rules `rules`."""
+    return _find_wraps(text, rules)
 
 
 @lru_cache(maxsize=8)
-def _find_wraps(text: str) -> WrapPlan:
+def _find_wraps(text: str, rules: str) -> WrapPlan:
     elements = parse(text)
     sites: list[WrapSite] = []
     fixed: list[Gap] = []
     deep = 0
-    for index, lines in sorted(plan_lines(text).items()):
+    for index, lines in sorted(plan_lines(text, rules).items()):
         kind = elements[index].kind
         for line, following in pairwise(lines):
             gaps = [(line[-1].end, following[0].start)]
