@@ -533,7 +533,7 @@ _NOT_OBJECTS_OF = {"out": "|drive|driveway|gate|garage|lot|door|window|road|stre
 # ("puts down the glass" / "puts the glass down"). Left out on purpose: verbs whose particle
 # is also a preposition of a movement ("turns off the road", "rolls up the drive", "tears up
 # the stairs", "pulls up the drive", "pulls on the rope", "slips on the ice", "looks up the
-# street"), and idioms that hold only one order ("puts up a fight").
+# street", "zips up the street"), and idioms that hold only one order ("puts up a fight").
 _PARTICLE_VERBS = (
     ("picks", "pick", "up"), ("puts", "put", "down"), ("sets", "set", "down"),
     ("lays", "lay", "down"), ("writes", "write", "down"), ("takes", "take", "down"),
@@ -542,7 +542,7 @@ _PARTICLE_VERBS = (
     ("hands", "hand", "over"), ("takes", "take", "out"), ("puts", "put", "out"),
     ("holds", "hold", "out"), ("holds", "hold", "up"), ("hangs", "hang", "up"),
     ("switches", "switch", "on"), ("switches", "switch", "off"), ("shuts", "shut", "off"),
-    ("throws", "throw", "away"), ("zips", "zip", "up"), ("locks", "lock", "up"),
+    ("throws", "throw", "away"), ("locks", "lock", "up"),
     ("wipes", "wipe", "off"), ("knocks", "knock", "over"), ("fills", "fill", "out"),
     ("sets", "set", "off"), ("fishes", "fish", "out"), ("digs", "dig", "out"),
     ("counts", "count", "out"), ("stubs", "stub", "out"), ("tucks", "tuck", "away"),
