@@ -20,6 +20,7 @@ from watermark.script import (
     site_count,
 )
 from watermark.script.fountain import Kind, parse
+from watermark.script.variants import rule_set
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = b"script test key"
@@ -287,12 +288,71 @@ def test_unsafe_word_orders_and_opening_phrases_are_not_sites(
     assert [s for s in find_sites(text) if s.start < end and s.end > start] == []
 
 
+# The cast's cues come first: the name-order rule swaps only names the script gives cues.
+CAST = "INT. FLAT - NIGHT\n\nMARCUS\nHello.\n\nANNA\nHi.\n\nFELIX\nHey.\n\nOLD MAN\nYes.\n\n{}\n"
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "rule", "forms"),
+    [
+        (CAST, "Marcus and Anna face each other.", "order.two-names",
+         ("Marcus and Anna", "Anna and Marcus")),
+        (CAST, "She hugs Marcus and Felix.", "order.two-names",
+         ("Marcus and Felix", "Felix and Marcus")),
+        (CAST, "MARCUS and ANNA watch the door.", "order.two-names",
+         ("MARCUS and ANNA", "ANNA and MARCUS")),
+        (ACTION, "Then the door opens.", "comma.after-then", ("Then,", "Then")),
+        (DIALOGUE, "Tonight, we finish it.", "comma.after-tonight", ("Tonight,", "Tonight")),
+        (ACTION, "Nearby a dog barks.", "comma.after-nearby", ("Nearby,", "Nearby")),
+        (ACTION, "Outside they wait.", "comma.after-outside", ("Outside,", "Outside")),
+        # Versions 3 and 4 missed it: "a picks up" inside "Anna" was rejected and hid it.
+        (ACTION, "Anna picks up the phone.", "order.pick-up", ("up the phone", "the phone up")),
+    ],
+)  # fmt: skip
+def test_version_5_sites(block: str, line: str, rule: str, forms: tuple) -> None:
+    text = block.format(line)
+    sites = [s for s in find_sites(text) if s.rule == rule]
+    assert [s.forms for s in sites] == [forms]
+    assert [s.rule for s in find_sites(text, "4") if s.rule == rule] == []
+    # The other spelling is the same site (a swap of names shows its two orders reversed).
+    swapped = rewrite(text, sites, [1 - sites[0].used])
+    again = [s for s in find_sites(swapped) if s.rule == rule]
+    assert len(again) == 1 and set(again[0].forms) == set(forms)
+    assert again[0].shown == forms[1 - sites[0].used]
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "phrase"),
+    [
+        (CAST, "Anna hands the gun to Marcus and Felix nods.", "Marcus and Felix"),  # a clause
+        (CAST, "Anna gives it to Marcus and Felix just smiles.", "Marcus and Felix"),
+        (CAST, "Anna waves at Marcus and Felix will follow.", "Marcus and Felix"),
+        (CAST, "Detective Marcus and Anna enter.", "Marcus and Anna"),  # a title
+        (CAST, "Marcus and Anna's flat is dark.", "Marcus and Anna"),  # joint possession
+        (CAST, "Marcus and Anna Smith arrive.", "Marcus and Anna"),  # a surname
+        (CAST, "Smith and Wesson on the table.", "Smith and Wesson"),  # not the cast
+        (CAST, "The old Man and Anna wait.", "Man and Anna"),  # a two-word cue is no name
+        (DIALOGUE, "Marcus and Anna left.", "Marcus and Anna"),  # dialogue is performed
+        (ACTION, "Then why stay?", "Then"),
+        (DIALOGUE, "Then you're scared.", "Then"),  # "in that case", in dialogue
+        (ACTION, "Outside the car waits.", "Outside"),  # a preposition: a garden path
+    ],
+)  # fmt: skip
+def test_unsafe_version_5_sites_are_not_taken(block: str, line: str, phrase: str) -> None:
+    text = block.format(line)
+    start = text.index(phrase)
+    end = start + len(phrase)
+    taken = {s.rule for s in find_sites(text) if s.start < end and s.end > start}
+    assert not {r for r in taken if r not in {r.id for r in rule_set("4")}}, taken
+
+
 # Where copies may differ, per rules version. A change to the rules or to the line plan
 # changes the fingerprint: bump RULES_VERSION (watermark/script/variants.py) and add it here,
 # so that copies made under an older version are never read with the new rules.
 PINNED_RULES = {
     "3": "8d976dae6b838dd02334cff6f29bc558bc9de6e8c9b3e15da06735d9bef36a34",
     "4": "90e99d8a69ecd7ed741344f25105b8202718b05550fcdfc68e07310b9cb39cfa",
+    "5": "da6ab3b297a0607858813ffe5c5b1504a169a80d17cfb493d62609817337459e",
 }
 
 VECTOR_MASTER = (

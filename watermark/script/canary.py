@@ -25,12 +25,13 @@ from watermark.keyed import keyed_rng
 from watermark.script.fountain import VARIABLE
 from watermark.script.layout import LINE_MARKERS, LINES_PER_PAGE, width_of
 from watermark.script.sites import Site, apply_edits, edits, find_sites
-from watermark.script.variants import RULES_VERSION, rule_set
+from watermark.script.variants import RULES_VERSION, SCANS_PAST_REJECTED, rule_set
 from watermark.script.wraps import MIN_FILL, find_wraps
 
 __all__ = ["SiteCode", "mark_script", "rules_fingerprint", "site_count"]
 
 _DOMAIN = b"vault/watermark/script/v1"
+_FIELDS_SINCE_3 = frozenset({"slots", "cast_only"})  # Rule fields version 3 did not have
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,20 +71,23 @@ class SiteCode:
 
 def rules_fingerprint(rules: str = RULES_VERSION) -> str:
     """SHA-256 of the data that decides where a copy may differ: every rule of that version
-    (all its fields but the note; `slots` only where a rule has some, so older versions keep
-    their fingerprint), and the line plan's widths and limits. Tests pin it per version, and
-    pin copies of a test scene byte for byte, so a change to the rules or to the code that
-    moves sites cannot ship under the version of copies it could no longer read."""
+    (all its fields but the note; a field added since version 3 only where a rule sets it,
+    so older versions keep their fingerprint), the line plan's widths and limits, and how
+    matches are searched. Tests pin it per version, and pin copies of a test scene byte for
+    byte, so a change to the rules or to the code that moves sites cannot ship under the
+    version of copies it could no longer read."""
     listed = [
         [
             getattr(r, f.name)
             for f in fields(r)
-            if f.name != "note" and (f.name != "slots" or r.slots)
+            if f.name != "note" and (f.name not in _FIELDS_SINCE_3 or getattr(r, f.name))
         ]
         for r in rule_set(rules)
     ]
     widths = sorted((k.value, width_of(k)) for k in VARIABLE)
     plan = (widths, LINES_PER_PAGE, MIN_FILL, LINE_MARKERS)
+    if rules not in SCANS_PAST_REJECTED:
+        plan = (*plan, "retries rejected matches")
     return hashlib.sha256(repr((listed, plan)).encode()).hexdigest()
 
 

@@ -11,7 +11,9 @@ document's own style (typewriter ' or typographic ’).
 A spelling may hold a *slot*, `{name}`, filled by whatever its pattern matches in the text
 and carried over unchanged to the other spelling: "up {object}" / "{object} up" turns
 "picks up the phone" into "picks the phone up", "{word}," / "{word}" drops the comma after
-whatever word ends an opening phrase.
+whatever word ends an opening phrase. A rule may ask that its slots hold names of the
+script's characters (`cast_only`): "{first} and {second}" / "{second} and {first}" swaps
+"Marcus and Anna" only where both are cues of the script, never "Smith and Wesson".
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ class Rule:
     (anchored at its start); `not_before` / `not_after` must not. `lower_only` skips
     capitalised matches, for words that are also names (Gray, Grey); `action_only` keeps a
     rule out of dialogue, `dialogue_only` out of action. `slots` gives the pattern of each
-    `{name}` in the forms (both forms hold the same slots).
+    `{name}` in the forms (both forms hold the same slots); `cast_only` keeps a match only
+    where every slot holds a one-word character cue of the script (checked by sites.py).
     """
 
     id: str
-    kind: str  # contraction | synonym | spelling | phrasing | comma
+    kind: str  # contraction | synonym | spelling | phrasing | order | comma
     forms: tuple[str, str]
     note: str
     before: str = ""
@@ -51,11 +54,14 @@ class Rule:
     action_only: bool = False
     dialogue_only: bool = False
     slots: tuple[tuple[str, str], ...] = ()
+    cast_only: bool = False
 
     def __post_init__(self) -> None:
         slots = dict(self.slots)
         if any(sorted(_SLOT.findall(f)) != sorted(slots) for f in self.forms):
             raise ValueError(f"rule {self.id}: both forms must hold the slots {sorted(slots)}")
+        if self.cast_only and not slots:
+            raise ValueError(f"rule {self.id}: cast_only needs a slot to hold the names")
         # The longer form first, so "inside of" is not found as "inside" followed by "of".
         order = sorted((0, 1), key=lambda i: len(self.forms[i]), reverse=True)
         pattern = "|".join(f"(?P<f{i}>{_form_pattern(self.forms[i], slots, i)})" for i in order)
@@ -68,17 +74,33 @@ class Rule:
             if getattr(self, name):
                 object.__setattr__(self, f"_{name}", re.compile(getattr(self, name), re.I))
 
-    def matches(self, text: str, start: int = 0, end: int | None = None) -> Iterator[RuleMatch]:
-        """Every place in text[start:end] where one of the forms stands in a safe context."""
+    def matches(
+        self, text: str, start: int = 0, end: int | None = None, *, retry_rejected: bool = True
+    ) -> Iterator[RuleMatch]:
+        """Every place in text[start:end] where one of the forms stands in a safe context.
+
+        A match that is rejected (inside a word, or in an unsafe context) may overlap one that
+        is not: "Anna picks up the phone" first matches "a picks up" inside "Anna". The search
+        goes on from the next character (`retry_rejected`), or, as rule versions 3 and 4 did,
+        from the rejected match's end, which misses the site.
+        """
         end = len(text) if end is None else end
-        for m in self._regex.finditer(text, start, end):  # type: ignore[attr-defined]
-            if m.group(0)[0].isalnum() and m.start() > 0 and _in_word(text[m.start() - 1]):
-                continue  # the middle of a word ("Hi am"), not the word "I"
-            if self._context_ok(text, m.start(), m.end(), end) and self._case_ok(m.group(0)):
+        regex: re.Pattern[str] = self._regex  # type: ignore[attr-defined]
+        position = start
+        while (m := regex.search(text, position, end)) is not None:
+            if self._accepts(text, m, end):
                 used = 0 if m.group("f0") is not None else 1
                 filled = {name: m.group(f"{name}_{used}") for name, _ in self.slots}
                 forms = (_fill(self.forms[0], filled), _fill(self.forms[1], filled))
-                yield RuleMatch(self, m.start(), m.end(), used, forms)
+                yield RuleMatch(self, m.start(), m.end(), used, forms, tuple(filled.values()))
+                position = m.end()
+            else:
+                position = m.start() + 1 if retry_rejected else m.end()
+
+    def _accepts(self, text: str, m: re.Match[str], end: int) -> bool:
+        if m.group(0)[0].isalnum() and m.start() > 0 and _in_word(text[m.start() - 1]):
+            return False  # the middle of a word ("Hi am"), not the word "I"
+        return self._context_ok(text, m.start(), m.end(), end) and self._case_ok(m.group(0))
 
     def _context_ok(self, text: str, start: int, stop: int, end: int) -> bool:
         line_start = text.rfind("\n", 0, start) + 1
@@ -105,6 +127,7 @@ class RuleMatch:
     end: int
     used: int  # which of the forms the text shows
     forms: tuple[str, str]  # the rule's forms, slots filled with what stands here
+    filled: tuple[str, ...] = ()  # what each slot holds here
 
 
 def _form_pattern(form: str, slots: dict[str, str], which: int) -> str:

@@ -18,7 +18,7 @@ from itertools import pairwise
 
 from watermark.script.fountain import VARIABLE, Element, Kind, masked, parse
 from watermark.script.rules import RuleMatch, match_case
-from watermark.script.variants import RULES_VERSION, rule_set
+from watermark.script.variants import RULES_VERSION, SCANS_PAST_REJECTED, rule_set
 
 __all__ = ["Edit", "Site", "apply_edits", "edits", "find_sites", "rewrite"]
 
@@ -51,16 +51,19 @@ def find_sites(text: str, rules: str = RULES_VERSION) -> list[Site]:
 @lru_cache(maxsize=8)  # a master is searched again by the layout and by every trace
 def _find_sites(text: str, rules: str) -> tuple[Site, ...]:
     listed = rule_set(rules)
-    elements = [e for e in parse(text) if e.kind in VARIABLE]
+    parsed = parse(text)
+    elements = [e for e in parsed if e.kind in VARIABLE]
     if not elements:
         return ()
+    cast = _cast(parsed)
+    retry = rules not in SCANS_PAST_REJECTED
     visible = _joined(masked(text), elements)
     starts = [e.start for e in elements]
     ends = [e.end for e in elements]
 
     found: list[tuple[int, int, RuleMatch]] = []
     for order, rule in enumerate(listed):
-        for match in rule.matches(visible):
+        for match in rule.matches(visible, retry_rejected=retry):
             element = _element_of(match.start, match.end, starts, ends)
             if element is None:
                 continue
@@ -68,6 +71,8 @@ def _find_sites(text: str, rules: str) -> tuple[Site, ...]:
             if rule.action_only and kind is not Kind.ACTION:
                 continue
             if rule.dialogue_only and kind is not Kind.DIALOGUE:
+                continue
+            if rule.cast_only and not all(name.casefold() in cast for name in match.filled):
                 continue
             found.append((match.start, order, match))
     found.sort(key=lambda item: (item[0], item[1]))
@@ -81,6 +86,18 @@ def _find_sites(text: str, rules: str) -> tuple[Site, ...]:
         sites.append(_site(text, visible, len(sites), match, apostrophe))
         last_end = match.end
     return tuple(sites)
+
+
+def _cast(elements: list[Element]) -> frozenset[str]:
+    """The script's one-word character names, case-folded ("NADIA (CONT'D)" is "nadia"):
+    a cue of two words ("OLD MAN") is left out, so "man" is never taken for a name."""
+    names = set()
+    for element in elements:
+        if element.kind is Kind.CHARACTER:
+            words = element.text.split("(")[0].replace("^", "").split()
+            if len(words) == 1:
+                names.add(words[0].casefold())
+    return frozenset(names)
 
 
 def _element_of(start: int, end: int, starts: list[int], ends: list[int]) -> int | None:
