@@ -122,6 +122,8 @@ def run_trials(
     label: str, trials: int, attempt: Callable[[np.random.Generator], tuple[bool, int]],
     rng: np.random.Generator,
 ) -> str:  # fmt: skip
+    if trials < 1:
+        return f"| {label} | 0 | not run | |"
     hits, read = 0, []
     for _ in range(trials):
         hit, sites = attempt(rng)
