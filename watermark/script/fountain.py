@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["VARIABLE", "Element", "Kind", "is_cue", "masked", "parse"]
+__all__ = ["VARIABLE", "Element", "Kind", "cue_name", "is_cue", "masked", "parse"]
 
 
 class Kind(Enum):
@@ -87,8 +87,13 @@ def is_cue(line: str) -> bool:
     """Would this line open a speech if a blank line came before it and text after it?"""
     if line.startswith("@"):
         return True
-    name = _CUE_EXTENSION.sub("", line.strip())
+    name = cue_name(line)
     return bool(name) and any(c.isalpha() for c in name) and name == name.upper()
+
+
+def cue_name(line: str) -> str:
+    """A character cue without its extensions and dual-dialogue mark ("NADIA (V.O.) ^")."""
+    return _CUE_EXTENSION.sub("", line.strip())
 
 
 def _title_page_end(lines: list[tuple[int, str]]) -> int:

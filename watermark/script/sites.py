@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-from watermark.script.fountain import VARIABLE, Element, Kind, masked, parse
+from watermark.script.fountain import VARIABLE, Element, Kind, cue_name, masked, parse
 from watermark.script.rules import RuleMatch, match_case
 from watermark.script.variants import RULES_VERSION, SCANS_PAST_REJECTED, rule_set
 
@@ -94,7 +94,7 @@ def _cast(elements: list[Element]) -> frozenset[str]:
     names = set()
     for element in elements:
         if element.kind is Kind.CHARACTER:
-            words = element.text.split("(")[0].replace("^", "").split()
+            words = cue_name(element.text).split()
             if len(words) == 1:
                 names.add(words[0].casefold())
     return frozenset(names)
