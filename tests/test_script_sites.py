@@ -3,7 +3,7 @@ recipients' copies differ only there, with the same pages."""
 
 from __future__ import annotations
 
-from itertools import pairwise
+from itertools import pairwise, product
 from pathlib import Path
 
 import numpy as np
@@ -290,6 +290,7 @@ def test_unsafe_word_orders_and_opening_phrases_are_not_sites(
 
 # The cast's cues come first: the name-order rule swaps only names the script gives cues.
 CAST = "INT. FLAT - NIGHT\n\nMARCUS\nHello.\n\nANNA\nHi.\n\nFELIX\nHey.\n\nOLD MAN\nYes.\n\n{}\n"
+CAST_SPEECH = CAST.replace("{}", "ANNA\n{}")
 
 
 @pytest.mark.parametrize(
@@ -332,7 +333,7 @@ def test_version_5_sites(block: str, line: str, rule: str, forms: tuple) -> None
         (CAST, "Marcus and Anna Smith arrive.", "Marcus and Anna"),  # a surname
         (CAST, "Smith and Wesson on the table.", "Smith and Wesson"),  # not the cast
         (CAST, "The old Man and Anna wait.", "Man and Anna"),  # a two-word cue is no name
-        (DIALOGUE, "Marcus and Anna left.", "Marcus and Anna"),  # dialogue is performed
+        (CAST_SPEECH, "Marcus and Anna left.", "Marcus and Anna"),  # dialogue is performed
         (ACTION, "Then why stay?", "Then"),
         (DIALOGUE, "Then you're scared.", "Then"),  # "in that case", in dialogue
         (ACTION, "Outside the car waits.", "Outside"),  # a preposition: a garden path
@@ -346,6 +347,46 @@ def test_unsafe_version_5_sites_are_not_taken(block: str, line: str, phrase: str
     assert not {r for r in taken if r not in {r.id for r in rule_set("4")}}, taken
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "He hands it to Marcus and Anna, and they leave.",  # "they" may be the second
+        "He gives it to Marcus and Anna, who laughs.",
+        "The box next to Marcus and Anna doesn't move.",  # the second name's predicate
+        "The car behind Marcus and Anna had stopped.",
+        "He waves to Marcus and Anna also nods.",
+        "They bow to Marcus and Anna, in that order.",  # the order is the point
+    ],
+)
+def test_version_6_name_order_is_stricter(line: str) -> None:
+    text = CAST.format(line)
+    assert "order.two-names" in {s.rule for s in find_sites(text, "5")}  # what v6 fixes
+    assert "order.two-names" not in {s.rule for s in find_sites(text, "6")}
+
+
+@pytest.mark.parametrize(
+    ("line", "unstable_in_5"),
+    [
+        ("Meanwhile, Marcus and Anna run to the car.", True),  # the comma lets names swap
+        ("Meanwhile Marcus and Anna run to the car.", True),
+        ("Tonight, Marcus and Anna eat. Then the door opens.", False),
+        ("Outside, Marcus and Anna wait. Anna picks up the phone.", False),
+        ("Dad's not home, and Marcus and Felix know it.", False),
+    ],
+)
+def test_version_6_every_copy_has_the_masters_sites(line: str, unstable_in_5: bool) -> None:
+    text = CAST.format(line)
+
+    def unstable_copies(version: str) -> int:
+        sites = find_sites(text, version)
+        rules = [s.rule for s in sites]
+        copies = (rewrite(text, sites, forms) for forms in product((0, 1), repeat=len(sites)))
+        return sum([s.rule for s in find_sites(copy, version)] != rules for copy in copies)
+
+    assert (unstable_copies("5") > 0) is unstable_in_5
+    assert unstable_copies("6") == 0
+
+
 # Where copies may differ, per rules version. A change to the rules or to the line plan
 # changes the fingerprint: bump RULES_VERSION (watermark/script/variants.py) and add it here,
 # so that copies made under an older version are never read with the new rules.
@@ -353,6 +394,7 @@ PINNED_RULES = {
     "3": "8d976dae6b838dd02334cff6f29bc558bc9de6e8c9b3e15da06735d9bef36a34",
     "4": "90e99d8a69ecd7ed741344f25105b8202718b05550fcdfc68e07310b9cb39cfa",
     "5": "da6ab3b297a0607858813ffe5c5b1504a169a80d17cfb493d62609817337459e",
+    "6": "2111a6ff099b15f80ac72b7765cedd1fd81aa129ffdcdd51abf639e0cee5de10",
 }
 
 VECTOR_MASTER = (

@@ -25,7 +25,12 @@ from watermark.keyed import keyed_rng
 from watermark.script.fountain import VARIABLE
 from watermark.script.layout import LINE_MARKERS, LINES_PER_PAGE, width_of
 from watermark.script.sites import Site, apply_edits, edits, find_sites
-from watermark.script.variants import RULES_VERSION, SCANS_PAST_REJECTED, rule_set
+from watermark.script.variants import (
+    KEEPS_UNSTABLE_SITES,
+    RULES_VERSION,
+    SCANS_PAST_REJECTED,
+    rule_set,
+)
 from watermark.script.wraps import MIN_FILL, find_wraps
 
 __all__ = ["SiteCode", "mark_script", "rules_fingerprint", "site_count"]
@@ -88,6 +93,8 @@ def rules_fingerprint(rules: str = RULES_VERSION) -> str:
     plan = (widths, LINES_PER_PAGE, MIN_FILL, LINE_MARKERS)
     if rules not in SCANS_PAST_REJECTED:
         plan = (*plan, "retries rejected matches")
+    if rules not in KEEPS_UNSTABLE_SITES:
+        plan = (*plan, "keeps only stable sites")
     return hashlib.sha256(repr((listed, plan)).encode()).hexdigest()
 
 

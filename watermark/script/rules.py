@@ -25,7 +25,7 @@ from dataclasses import dataclass
 __all__ = ["Rule", "RuleMatch", "match_case"]
 
 _APOSTROPHES = "'’"
-_MAX_CONTEXT = 80  # characters of context a condition may look at on either side
+MAX_CONTEXT = 80  # characters of context a condition may look at on either side
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
@@ -104,10 +104,10 @@ class Rule:
 
     def _context_ok(self, text: str, start: int, stop: int, end: int) -> bool:
         line_start = text.rfind("\n", 0, start) + 1
-        left = text[max(line_start, start - _MAX_CONTEXT) : start]
-        if start - line_start > _MAX_CONTEXT:
+        left = text[max(line_start, start - MAX_CONTEXT) : start]
+        if start - line_start > MAX_CONTEXT:
             left = "\x00" + left  # a cut line: '^' must not match where the cut is
-        right = text[stop : min(end, stop + _MAX_CONTEXT)]
+        right = text[stop : min(end, stop + MAX_CONTEXT)]
         checks = (
             (getattr(self, "_before", None), left, True, re.Pattern.search),
             (getattr(self, "_not_before", None), left, False, re.Pattern.search),

@@ -19,15 +19,18 @@ from watermark.errors import WatermarkError
 from watermark.script.rules import Rule
 
 __all__ = [
-    "RELIABILITY", "RULES", "RULES_VERSION", "RULE_SETS", "SCANS_PAST_REJECTED", "rule_set",
+    "KEEPS_UNSTABLE_SITES", "RELIABILITY", "RULES", "RULES_VERSION", "RULE_SETS",
+    "SCANS_PAST_REJECTED", "rule_set",
 ]  # fmt: skip
 
 # Which rule set a copy was made with. Any change to the rules, or to how lines are planned
 # (layout.py, wraps.py), moves sites, so a copy can only be read with the rules it was made
 # with: the vault records this per copy, and such a change must bump it. (3: wrap sites;
 # 4: particle order, the comma after an opening phrase, more opening adverbs; 5: the order
-# of two characters' names, opening words of time and place.)
-RULES_VERSION = "5"
+# of two characters' names, opening words of time and place; 6: a site is kept only where
+# no other site's spelling changes what the rules find around it, a stricter name order,
+# "Outside" and its kin only before a personal pronoun.)
+RULES_VERSION = "6"
 
 # How far a reading of each kind can be trusted, per way the text was obtained. A word
 # swap ("someone" / "somebody") is hard for OCR or a typist to fake; a comma is easily lost.
@@ -601,9 +604,22 @@ _NEW_CLAUSE = (
     r"hid|lay|led|lost|found|brought|caught|thought|knew|broke|spoke|froze|stole|wrote|"
     r"began|ate|became|turned|and|or|nor)\b"
 )
+# Version 6 also stops before a negative, "had" or an adverb that can open a predicate
+# ("... to Marcus and Anna doesn't move", "... and Anna had left", "... and Anna also
+# nods"), and where the order is said to matter ("Marcus and Anna, in that order").
+_NEW_CLAUSE_6 = _NEW_CLAUSE + r"|[ \t]+(?:[a-z]+n['’]t|cannot|had|also|already)\b"
+_ORDER_MATTERS = r"[ \t]*,?[ \t]*(?:respectively|in[ \t]+(?:that|this)[ \t]+order)\b"
 
 
-def _names() -> list[Rule]:
+def _names(version: str) -> list[Rule]:
+    if version == "5":
+        after = r"[ \t]*(?:[.,!?;:]|--|$)|(?-i:[ \t]+[a-z])"
+        not_after = r"['’]s\b|[ \t]*,?[ \t]*respectively\b|" + _NEW_CLAUSE
+    else:
+        # Not before a comma: "gives it to Marcus and Anna, who" may name the second as
+        # the one the clause is about.
+        after = r"[ \t]*(?:[.!?;:]|--|$)|(?-i:[ \t]+[a-z])"
+        not_after = r"['’]s\b|" + _ORDER_MATTERS + "|" + _NEW_CLAUSE_6
     return [
         Rule(
             "order.two-names",
@@ -615,8 +631,8 @@ def _names() -> list[Rule]:
             "('Anna Smith', 'Marcus and Anna's flat'), and not where the second name opens "
             "a new clause ('hands it to Marcus and Anna nods')",
             not_before=r"(?-i:[A-Z][\w.'’]*)[ \t]+",
-            after=r"[ \t]*(?:[.,!?;:]|--|$)|(?-i:[ \t]+[a-z])",
-            not_after=r"['’]s\b|[ \t]*,?[ \t]*respectively\b|" + _NEW_CLAUSE,
+            after=after,
+            not_after=not_after,
             action_only=True,
             slots=(("first", _NAME), ("second", _NAME)),
             cast_only=True,
@@ -631,7 +647,11 @@ _OPENERS_5 = (
     "overhead", "together",
 )  # fmt: skip
 _PREPOSITION_OPENERS_5 = ("outside", "inside", "above", "below")
-_PRONOUN_NEXT = r"[ \t]+(?:i|you|he|she|we|they|there)\b"
+_PRONOUN_NEXT = {
+    "5": r"[ \t]+(?:i|you|he|she|we|they|there)\b",
+    # "Outside you can hear..." and "Inside there is..." read as places in version 6.
+    "6": r"[ \t]+(?:i|he|she|we|they)\b",
+}
 # In dialogue "Then you're scared" means "in that case", which "Then, you're scared" blurs.
 _ACTION_OPENERS = frozenset({"then"})
 
@@ -644,7 +664,7 @@ _OPENERS_4 = (
 _CLAUSE_NEXT = r"[ \t]+(?:i|you|he|she|we|they|it|there|the|a|an|his|her|their)\b"
 
 
-def _commas() -> list[Rule]:
+def _commas(version: str) -> list[Rule]:
     rules = []
     subject_next = r"[ \t]+(?:i|you|he|she|we|they|it|that|this|there)\b"
     openers = (
@@ -660,7 +680,7 @@ def _commas() -> list[Rule]:
         ("apparently", _WORD_NEXT), ("obviously", _WORD_NEXT), ("personally", _WORD_NEXT),
         *((word, _CLAUSE_NEXT) for word in _OPENERS_4),
         *((word, _CLAUSE_NEXT) for word in _OPENERS_5),
-        *((word, _PRONOUN_NEXT) for word in _PREPOSITION_OPENERS_5),
+        *((word, _PRONOUN_NEXT[version]) for word in _PREPOSITION_OPENERS_5),
     )  # fmt: skip
     for word, after in openers:
         rules.append(
@@ -756,23 +776,27 @@ def _commas() -> list[Rule]:
     return rules
 
 
-_ALL_RULES: tuple[Rule, ...] = (
-    *_contractions(),
-    *_synonyms(),
-    *_spellings(),
-    *_phrasings(),
-    *_orders(),
-    *_names(),
-    *_commas(),
-)
+def _all_rules(version: str) -> tuple[Rule, ...]:
+    """Every rule as of `version` (5 or later); older versions are this less what came since."""
+    return (
+        *_contractions(),
+        *_synonyms(),
+        *_spellings(),
+        *_phrasings(),
+        *_orders(),
+        *_names(version),
+        *_commas(version),
+    )
+
+
+_RULES_5 = _all_rules("5")
 _ADDED_IN_4 = frozenset(
     [r.id for r in _orders()]
     + ["comma.after-opening-phrase"]
     + [f"comma.after-{word}" for word in _OPENERS_4]
 )
 _ADDED_IN_5 = frozenset(
-    [r.id for r in _names()]
-    + [f"comma.after-{word}" for word in (*_OPENERS_5, *_PREPOSITION_OPENERS_5)]
+    ["order.two-names"] + [f"comma.after-{word}" for word in (*_OPENERS_5, *_PREPOSITION_OPENERS_5)]
 )
 
 # Every rule set a copy may have been made with, by version: a copy is read with the rules
@@ -780,9 +804,10 @@ _ADDED_IN_5 = frozenset(
 # is the current rules less what was added since, in the same order (pinned by its
 # fingerprint in the tests).
 RULE_SETS: dict[str, tuple[Rule, ...]] = {
-    "3": tuple(r for r in _ALL_RULES if r.id not in _ADDED_IN_4 | _ADDED_IN_5),
-    "4": tuple(r for r in _ALL_RULES if r.id not in _ADDED_IN_5),
-    "5": _ALL_RULES,
+    "3": tuple(r for r in _RULES_5 if r.id not in _ADDED_IN_4 | _ADDED_IN_5),
+    "4": tuple(r for r in _RULES_5 if r.id not in _ADDED_IN_5),
+    "5": _RULES_5,
+    "6": _all_rules("6"),
 }
 RULES = RULE_SETS[RULES_VERSION]
 
@@ -790,6 +815,12 @@ RULES = RULE_SETS[RULES_VERSION]
 # overlapped it was never found ("Anna picks up the phone": "a picks up" inside "Anna" is
 # tried first). Their copies were made so and are read so.
 SCANS_PAST_REJECTED = frozenset({"3", "4"})
+
+# Up to version 5 a site was kept even where another site's spelling changed what the
+# rules found around it ("Suddenly, Marcus and Anna": without the comma, "Suddenly" is a
+# capitalised word before the names and the swap is refused), so a copy could hold a site
+# the master lacked or lack one it had. Their copies were made so and are read so.
+KEEPS_UNSTABLE_SITES = frozenset({"3", "4", "5"})
 
 
 def rule_set(version: str) -> tuple[Rule, ...]:
