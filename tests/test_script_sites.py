@@ -552,3 +552,23 @@ def test_a_rule_whose_forms_hold_different_slots_is_refused() -> None:
 
     with pytest.raises(ValueError, match="slots"):
         Rule("order.bad", "order", ("up {object}", "up"), "", slots=(("object", "[a-z]+"),))
+
+
+def test_the_quick_test_skips_a_rule_only_where_its_regex_cannot_match() -> None:
+    from watermark.script.rules import Rule, lowered_for_rules
+
+    sofa = Rule("synonym.sofa", "synonym", ("sofa", "couch"), "")
+    name = "[A-Z][a-z]+"
+    names = Rule(
+        "order.n", "order", ("{a} and {b}", "{b} and {a}"), "", slots=(("a", name), ("b", name))
+    )
+    only_slot = Rule("order.o", "order", ("{a}", "{a}!"), "", slots=(("a", "[a-z]+"),))
+    for text in ("He sits on the COUCH.", "He sits on the chair.", "Anna AND Marcus", "hi"):
+        lowered = lowered_for_rules(text)
+        assert lowered is not None
+        for rule in (sofa, names, only_slot):
+            assert rule.may_occur_in(lowered) or not list(rule.matches(text)), (rule.id, text)
+    assert not sofa.may_occur_in(lowered_for_rules("He sits on the chair."))
+    # The regex folds "ſ" to "s" (and "ı" to "i") where lower() does not: no quick test.
+    assert lowered_for_rules("He sits on the ſofa.") is None
+    assert list(sofa.matches("He sits on the ſofa."))

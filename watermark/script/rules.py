@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Rule", "RuleMatch", "match_case"]
+__all__ = ["Rule", "RuleMatch", "lowered_for_rules", "match_case"]
 
 _APOSTROPHES = "'’"
 MAX_CONTEXT = 80  # characters of context a condition may look at on either side
@@ -66,6 +66,7 @@ class Rule:
         order = sorted((0, 1), key=lambda i: len(self.forms[i]), reverse=True)
         pattern = "|".join(f"(?P<f{i}>{_form_pattern(self.forms[i], slots, i)})" for i in order)
         object.__setattr__(self, "_regex", re.compile(pattern, re.IGNORECASE))
+        object.__setattr__(self, "_literals", _literals(self.forms))
         for name in ("before", "not_before"):
             if getattr(self, name):
                 compiled = re.compile(f"(?:{getattr(self, name)})$", re.IGNORECASE)
@@ -96,6 +97,13 @@ class Rule:
                 position = m.end()
             else:
                 position = m.start() + 1 if retry_rejected else m.end()
+
+    def may_occur_in(self, lowered: str) -> bool:
+        """False only if no match can lie in this text (given in lower case, from
+        `lowered_for_rules`): neither form's fixed letters occur in it. A quick test that
+        spares running the rule's regex over a short window."""
+        literals: tuple[str, ...] = self._literals  # type: ignore[attr-defined]
+        return not literals or any(literal in lowered for literal in literals)
 
     def _accepts(self, text: str, m: re.Match[str], end: int) -> bool:
         if m.group(0)[0].isalnum() and m.start() > 0 and _in_word(text[m.start() - 1]):
@@ -152,6 +160,31 @@ def _form_pattern(form: str, slots: dict[str, str], which: int) -> str:
     ends_in_word = form[-1].isalnum() or form.endswith("}")
     tail = r"(?!\w|['’](?![sS]\b))" if ends_in_word else ""
     return "".join(parts) + tail
+
+
+def _literals(forms: tuple[str, str]) -> tuple[str, ...]:
+    """The longest run of each form that its pattern matches letter for letter (lower
+    case), or () when a form has none: then every text may hold a match."""
+    found = []
+    for form in forms:
+        runs = re.split(rf"[ {_APOSTROPHES}]+", " ".join(_SLOT.split(form)[::2]))
+        longest = max(runs, key=len)
+        if not longest or not longest.isascii():
+            return ()
+        found.append(longest.lower())
+    return tuple(found)
+
+
+# Letters that re.IGNORECASE matches to ASCII ones but str.lower() keeps apart.
+_FOLDS_TO_ASCII = frozenset("ıſ")
+
+
+def lowered_for_rules(text: str) -> str | None:
+    """`text` lower-cased for `Rule.may_occur_in`, or None where the quick test could
+    miss a match (a letter that only the regex folds to ASCII)."""
+    if not _FOLDS_TO_ASCII.isdisjoint(text):
+        return None
+    return text.lower()
 
 
 def _fill(form: str, slots: dict[str, str]) -> str:

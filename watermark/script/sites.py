@@ -22,7 +22,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from watermark.script.fountain import VARIABLE, Element, Kind, cue_name, masked, parse
-from watermark.script.rules import MAX_CONTEXT, Rule, RuleMatch, match_case
+from watermark.script.rules import MAX_CONTEXT, Rule, RuleMatch, lowered_for_rules, match_case
 from watermark.script.variants import (
     KEEPS_UNSTABLE_SITES,
     RULES_VERSION,
@@ -108,7 +108,10 @@ class _Scan:
         self, visible: str, start: int, end: int | None, to_text: Callable[[int], int]
     ) -> list[_Match]:
         found = []
+        lowered = lowered_for_rules(visible[start:end])
         for order, rule in enumerate(self._listed):
+            if lowered is not None and not rule.may_occur_in(lowered):
+                continue
             for match in rule.matches(visible, start, end, retry_rejected=self._retry):
                 if self._allowed(rule, match, to_text(match.start), to_text(match.end)):
                     found.append((match.start, order, match))
