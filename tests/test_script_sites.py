@@ -572,3 +572,23 @@ def test_the_quick_test_skips_a_rule_only_where_its_regex_cannot_match() -> None
     # The regex folds "ſ" to "s" (and "ı" to "i") where lower() does not: no quick test.
     assert lowered_for_rules("He sits on the ſofa.") is None
     assert list(sofa.matches("He sits on the ſofa."))
+
+
+def test_a_letter_the_regex_folds_to_ascii_but_lower_does_not_turns_the_quick_test_off() -> None:
+    import re
+    import string
+
+    from watermark.script.rules import lowered_for_rules
+
+    folds_apart = {
+        ch
+        for ch in map(chr, range(0x80, 0x30000))
+        for ascii_ch in string.ascii_lowercase
+        if ch.lower() != ascii_ch and re.fullmatch(ascii_ch, ch, re.IGNORECASE)
+    }
+    assert folds_apart  # Python's re has such letters: "ı", "ſ", "İ"
+    for ch in folds_apart:
+        assert lowered_for_rules(f"kind of {ch}") is None, repr(ch)
+    # "İ" lowers to "i" and a combining dot: a lower-cased "kind" would be missed.
+    retyped = "INT. FLAT - NIGHT\n\nMARCUS\nIT'S KİND OF LATE.\n"
+    assert any(site.rule == "synonym.kind-of" for site in find_sites(retyped, "5"))

@@ -175,8 +175,9 @@ def _literals(forms: tuple[str, str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-# Letters that re.IGNORECASE matches to ASCII ones but str.lower() keeps apart.
-_FOLDS_TO_ASCII = frozenset("ıſ")
+# Letters that re.IGNORECASE matches to an ASCII one whose str.lower() is not that
+# letter ("İ" lowers to two code points).
+_FOLDS_TO_ASCII = frozenset("ıſİ")
 
 
 def lowered_for_rules(text: str) -> str | None:
