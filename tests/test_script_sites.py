@@ -372,8 +372,11 @@ def test_version_6_name_order_is_stricter(line: str) -> None:
         ("Tonight, Marcus and Anna eat. Then the door opens.", False),
         ("Outside, Marcus and Anna wait. Anna picks up the phone.", False),
         ("Dad's not home, and Marcus and Felix know it.", False),
+        # Two shorter spellings further back once moved "what" into the guard's view.
+        ("I know what the guys at work and all of the kids say about us although Dad "
+         "thinks everything is fine.", True),
     ],
-)
+)  # fmt: skip
 def test_version_6_every_copy_has_the_masters_sites(line: str, unstable_in_5: bool) -> None:
     text = CAST.format(line)
 
@@ -394,7 +397,7 @@ PINNED_RULES = {
     "3": "8d976dae6b838dd02334cff6f29bc558bc9de6e8c9b3e15da06735d9bef36a34",
     "4": "90e99d8a69ecd7ed741344f25105b8202718b05550fcdfc68e07310b9cb39cfa",
     "5": "da6ab3b297a0607858813ffe5c5b1504a169a80d17cfb493d62609817337459e",
-    "6": "2111a6ff099b15f80ac72b7765cedd1fd81aa129ffdcdd51abf639e0cee5de10",
+    "6": "5c5e5d8c16ae734ceb50a11e194a1886e3875cadcd4344b8a381c35c78b1ba61",
 }
 
 VECTOR_MASTER = (
@@ -592,3 +595,13 @@ def test_a_letter_the_regex_folds_to_ascii_but_lower_does_not_turns_the_quick_te
     # "İ" lowers to "i" and a combining dot: a lower-cased "kind" would be missed.
     retyped = "INT. FLAT - NIGHT\n\nMARCUS\nIT'S KİND OF LATE.\n"
     assert any(site.rule == "synonym.kind-of" for site in find_sites(retyped, "5"))
+
+
+@pytest.mark.parametrize("name", ["rooftop.fountain", "safehouse.fountain"])
+def test_version_6_random_copies_of_a_scene_have_the_masters_sites(name: str) -> None:
+    text = fixture(name)
+    sites = find_sites(text, "6")
+    rng = np.random.default_rng(6)
+    for _ in range(12):
+        copy = rewrite(text, sites, rng.integers(0, 2, len(sites)).tolist())
+        assert [s.rule for s in find_sites(copy, "6")] == [s.rule for s in sites]

@@ -53,6 +53,14 @@ _SUBJECT = r"(?:i|you|he|she|it|we|they|there)\b"
 # An embedded question or comparison stresses its verb: "I know who you are now", never
 # "who you're now"; "taller than he is".
 _EMBEDDED = r"\b(?:who|what|where|how|than|as|whoever|whatever|wherever|which)[ \t]+"
+# The words between an embedding word and "is" ("what the others think everything is").
+# Since version 6 they are a few short words, so the guard's whole reach fits within
+# MAX_CONTEXT: a site further back whose other spelling is shorter or longer can never move
+# the embedding word into or out of view.
+_EMBEDDED_CLAUSE = {
+    "5": _EMBEDDED + r"[a-z ]*",
+    "6": _EMBEDDED + r"(?:[a-z]{1,12} ){0,4}[a-z]{0,12}",
+}
 _SENTENCE_START = r"(?:^[ \t(\"“]*|[.!?][\"'’”)]*[ \t]+[(\"“]?)"
 _CLAUSE_VERB = (
     r"(?:['’](?:m|re|s|ll|d|ve)\b|[ \t]+(?:am|is|are|was|were|will|would|can|could|should|"
@@ -143,7 +151,7 @@ _DOUBLE_NEGATIVE = (
 )
 
 
-def _contractions() -> list[Rule]:
+def _contractions(version: str) -> list[Rule]:
     rules: list[Rule] = []
 
     def pronoun(aux: str, short: str, subjects: str, after: str, note: str) -> None:
@@ -272,7 +280,7 @@ def _contractions() -> list[Rule]:
                 note + "; never before a participle (has) or where 's could be possessive",
                 before=before,
                 after=_IS_NEXT,
-                not_before=_EMBEDDED + r"[a-z ]*",
+                not_before=_EMBEDDED_CLAUSE[version],
                 not_after=_NOT_IS,
                 dialogue_only=rule_id == "contraction.noun-is",
             )
@@ -285,7 +293,7 @@ def _contractions() -> list[Rule]:
                 note.replace("+ is", "+ has") + "; only before been/got, where 's is has",
                 before=before,
                 after=r"[ \t]+(?:been|got|gotten)\b",
-                not_before=_EMBEDDED + r"[a-z ]*",
+                not_before=_EMBEDDED_CLAUSE[version],
                 dialogue_only=rule_id == "contraction.noun-is",
             )
         )
@@ -779,7 +787,7 @@ def _commas(version: str) -> list[Rule]:
 def _all_rules(version: str) -> tuple[Rule, ...]:
     """Every rule as of `version` (5 or later); older versions are this less what came since."""
     return (
-        *_contractions(),
+        *_contractions(version),
         *_synonyms(),
         *_spellings(),
         *_phrasings(),
