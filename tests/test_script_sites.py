@@ -356,6 +356,14 @@ def test_unsafe_version_5_sites_are_not_taken(block: str, line: str, phrase: str
         "The car behind Marcus and Anna had stopped.",
         "He waves to Marcus and Anna also nods.",
         "They bow to Marcus and Anna, in that order.",  # the order is the point
+        "They bow to Marcus and Anna. In that order.",
+        "He waves to Marcus and Anna -- in that order.",
+        "He waves to Marcus and Anna; they wave back.",
+        "Marcus and Anna enter one after the other.",
+        "Marcus and Anna speak in turn.",
+        "Marcus and Anna arrive as husband and wife.",
+        "Marcus and Anna stand up, the former smiling.",
+        "Marcus and Anna look up first at him and then at her.",
     ],
 )
 def test_version_6_name_order_is_stricter(line: str) -> None:
@@ -397,7 +405,7 @@ PINNED_RULES = {
     "3": "8d976dae6b838dd02334cff6f29bc558bc9de6e8c9b3e15da06735d9bef36a34",
     "4": "90e99d8a69ecd7ed741344f25105b8202718b05550fcdfc68e07310b9cb39cfa",
     "5": "da6ab3b297a0607858813ffe5c5b1504a169a80d17cfb493d62609817337459e",
-    "6": "5c5e5d8c16ae734ceb50a11e194a1886e3875cadcd4344b8a381c35c78b1ba61",
+    "6": "38e04e9eb9f431d3913441c1de37f5172206fecff27881cac68492d27942624c",
 }
 
 VECTOR_MASTER = (

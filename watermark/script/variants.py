@@ -617,6 +617,22 @@ _NEW_CLAUSE = (
 # nods"), and where the order is said to matter ("Marcus and Anna, in that order").
 _NEW_CLAUSE_6 = _NEW_CLAUSE + r"|[ \t]+(?:[a-z]+n['’]t|cannot|had|also|already)\b"
 _ORDER_MATTERS = r"[ \t]*,?[ \t]*(?:respectively|in[ \t]+(?:that|this)[ \t]+order)\b"
+# Version 6 also keeps the order where a pairing or a sequence follows in the sentence
+# ("... one after the other", "... as husband and wife"). The look ahead is bounded so
+# that it lies within the context a rule sees (MAX_CONTEXT) whatever comes after.
+_PAIRED = (
+    r"(?:husband|wife|brother|sister|mother|father|son|daughter|boss|assistant|master|"
+    r"servant|teacher|pupil|student|elder|older|younger|former|latter)"
+)
+_ORDER_MATTERS_6 = (
+    r"[ \t]*(?:[,;:.!?]|--)?[ \t]*(?:respectively|in[ \t]+(?:that|this)[ \t]+order)\b"
+    r"|[^.!?\n]{0,40}?\b(?:one[ \t]+(?:after[ \t]+the[ \t]+other|by[ \t]+one)|in[ \t]+turn|"
+    r"the[ \t]+(?:former|latter)|first\b[^.!?\n]{0,20}?\bthen|"
+    + _PAIRED
+    + r"[ \t]+and[ \t]+"
+    + _PAIRED
+    + r")\b"
+)
 
 
 def _names(version: str) -> list[Rule]:
@@ -624,10 +640,10 @@ def _names(version: str) -> list[Rule]:
         after = r"[ \t]*(?:[.,!?;:]|--|$)|(?-i:[ \t]+[a-z])"
         not_after = r"['’]s\b|[ \t]*,?[ \t]*respectively\b|" + _NEW_CLAUSE
     else:
-        # Not before a comma: "gives it to Marcus and Anna, who" may name the second as
-        # the one the clause is about.
-        after = r"[ \t]*(?:[.!?;:]|--|$)|(?-i:[ \t]+[a-z])"
-        not_after = r"['’]s\b|" + _ORDER_MATTERS + "|" + _NEW_CLAUSE_6
+        # Not before a comma, a dash, a colon or a semicolon: "gives it to Marcus and
+        # Anna, who" may name the second as the one the clause is about.
+        after = r"[ \t]*(?:[.!?]|$)|(?-i:[ \t]+[a-z])"
+        not_after = r"['’]s\b|" + _ORDER_MATTERS_6 + "|" + _NEW_CLAUSE_6
     return [
         Rule(
             "order.two-names",
