@@ -364,6 +364,12 @@ def test_unsafe_version_5_sites_are_not_taken(block: str, line: str, phrase: str
         "Marcus and Anna arrive as husband and wife.",
         "Marcus and Anna stand up, the former smiling.",
         "Marcus and Anna look up first at him and then at her.",
+        "Marcus and Anna take the pills respectively.",
+        "Marcus and Anna enter the room in that order.",
+        "Marcus and Anna leave one after another.",
+        "Marcus and Anna take the left and right doors.",
+        "Marcus and Anna play boyfriend and girlfriend.",
+        "Marcus and Anna nod, the former first.",
     ],
 )
 def test_version_6_name_order_is_stricter(line: str) -> None:
@@ -405,7 +411,7 @@ PINNED_RULES = {
     "3": "8d976dae6b838dd02334cff6f29bc558bc9de6e8c9b3e15da06735d9bef36a34",
     "4": "90e99d8a69ecd7ed741344f25105b8202718b05550fcdfc68e07310b9cb39cfa",
     "5": "da6ab3b297a0607858813ffe5c5b1504a169a80d17cfb493d62609817337459e",
-    "6": "38e04e9eb9f431d3913441c1de37f5172206fecff27881cac68492d27942624c",
+    "6": "ff1a510b1831b63ceba4aae5c7d6e6971ef9fe0a519cd024e4a45573012eea09",
 }
 
 VECTOR_MASTER = (

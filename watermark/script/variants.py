@@ -54,12 +54,15 @@ _SUBJECT = r"(?:i|you|he|she|it|we|they|there)\b"
 # "who you're now"; "taller than he is".
 _EMBEDDED = r"\b(?:who|what|where|how|than|as|whoever|whatever|wherever|which)[ \t]+"
 # The words between an embedding word and "is" ("what the others think everything is").
-# Since version 6 they are a few short words, so the guard's whole reach fits within
-# MAX_CONTEXT: a site further back whose other spelling is shorter or longer can never move
-# the embedding word into or out of view.
+# Since version 6 they are a few words, so the guard's reach (at most 88 characters, only
+# for seven words of ten letters) lies within MAX_CONTEXT on any real line: a site further
+# back whose other spelling is shorter or longer cannot move the embedding word into or out
+# of view. Only a sentence that grows or shrinks across the sixth word still can.
 _EMBEDDED_CLAUSE = {
     "5": _EMBEDDED + r"[a-z ]*",
-    "6": _EMBEDDED + r"(?:[a-z]{1,12} ){0,4}[a-z]{0,12}",
+    "6": _EMBEDDED.replace("[ \t]+", "[ \t]{1,3}") + r"(?:[a-z]{1,10} ){0,6}[a-z]{0,10}"
+    # Seven words with no stop between: too far back to see the clause's start, refused.
+    r"|\b(?:[a-z]{1,10} ){6}[a-z]{1,10}",
 }
 _SENTENCE_START = r"(?:^[ \t(\"“]*|[.!?][\"'’”)]*[ \t]+[(\"“]?)"
 _CLAUSE_VERB = (
@@ -617,21 +620,23 @@ _NEW_CLAUSE = (
 # nods"), and where the order is said to matter ("Marcus and Anna, in that order").
 _NEW_CLAUSE_6 = _NEW_CLAUSE + r"|[ \t]+(?:[a-z]+n['’]t|cannot|had|also|already)\b"
 _ORDER_MATTERS = r"[ \t]*,?[ \t]*(?:respectively|in[ \t]+(?:that|this)[ \t]+order)\b"
-# Version 6 also keeps the order where a pairing or a sequence follows in the sentence
-# ("... one after the other", "... as husband and wife"). The look ahead is bounded so
-# that it lies within the context a rule sees (MAX_CONTEXT) whatever comes after.
-_PAIRED = (
-    r"(?:husband|wife|brother|sister|mother|father|son|daughter|boss|assistant|master|"
-    r"servant|teacher|pupil|student|elder|older|younger|former|latter)"
+# Version 6 also keeps the order where a sequence or a pairing follows in the sentence
+# ("... one after the other", "... the left and right doors", "... as husband and wife").
+# The look-ahead is bounded so that it lies within the context a rule sees (MAX_CONTEXT).
+_W = r"[ \t]{1,3}"
+_POSITIONS = r"(?:left|right|first|second|front|back|elder|older|younger|upper|lower)"
+_ROLES = (
+    r"(?:husband|wife|man|brother|sister|mother|father|son|daughter|boyfriend|girlfriend|"
+    r"boss|assistant|master|servant|teacher|pupil|student|doctor|patient)"
 )
 _ORDER_MATTERS_6 = (
-    r"[ \t]*(?:[,;:.!?]|--)?[ \t]*(?:respectively|in[ \t]+(?:that|this)[ \t]+order)\b"
-    r"|[^.!?\n]{0,40}?\b(?:one[ \t]+(?:after[ \t]+the[ \t]+other|by[ \t]+one)|in[ \t]+turn|"
-    r"the[ \t]+(?:former|latter)|first\b[^.!?\n]{0,20}?\bthen|"
-    + _PAIRED
-    + r"[ \t]+and[ \t]+"
-    + _PAIRED
-    + r")\b"
+    rf"[ \t]*[.!?]?[ \t]*(?:respectively|in{_W}(?:that|this){_W}order)\b"
+    rf"|[^.!?\n]{{0,40}}?\b(?:(?:respectively|in{_W}(?:that|this){_W}order|in{_W}turn"
+    rf"|one{_W}after{_W}(?:the{_W}other|another)|first\b[^.!?\n]{{0,20}}?\bthen"
+    rf"|{_POSITIONS}{_W}and{_W}{_POSITIONS}"
+    rf"|(?:as|plays?|playing|are|were|bec[oa]me){_W}(?:the{_W})?{_ROLES}{_W}and{_W}{_ROLES}"
+    rf")\b|the{_W}(?:former|latter|elder|older|younger)(?:[ \t]*(?:[.,;!?]|--|$)"
+    rf"|{_W}(?:[a-z]+ing|first|last|second|too|also|still|then|again|ahead|behind)\b))"
 )
 
 
