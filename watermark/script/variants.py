@@ -619,7 +619,6 @@ _NEW_CLAUSE = (
 # ("... to Marcus and Anna doesn't move", "... and Anna had left", "... and Anna also
 # nods"), and where the order is said to matter ("Marcus and Anna, in that order").
 _NEW_CLAUSE_6 = _NEW_CLAUSE + r"|[ \t]+(?:[a-z]+n['’]t|cannot|had|also|already)\b"
-_ORDER_MATTERS = r"[ \t]*,?[ \t]*(?:respectively|in[ \t]+(?:that|this)[ \t]+order)\b"
 # Version 6 also keeps the order where a sequence or a pairing follows in the sentence
 # ("... one after the other", "... the left and right doors", "... as husband and wife").
 # The look-ahead is bounded so that it lies within the context a rule sees (MAX_CONTEXT).
@@ -629,9 +628,10 @@ _ROLES = (
     r"(?:husband|wife|man|brother|sister|mother|father|son|daughter|boyfriend|girlfriend|"
     r"boss|assistant|master|servant|teacher|pupil|student|doctor|patient)"
 )
+_ORDER_SAID = rf"respectively|in{_W}(?:that|this){_W}order"
 _ORDER_MATTERS_6 = (
-    rf"[ \t]*[.!?]?[ \t]*(?:respectively|in{_W}(?:that|this){_W}order)\b"
-    rf"|[^.!?\n]{{0,40}}?\b(?:(?:respectively|in{_W}(?:that|this){_W}order|in{_W}turn"
+    rf"[ \t]*[.!?]?[ \t]*(?:{_ORDER_SAID})\b"
+    rf"|[^.!?\n]{{0,40}}?\b(?:(?:{_ORDER_SAID}|in{_W}turn"
     rf"|one{_W}after{_W}(?:the{_W}other|another)|first\b[^.!?\n]{{0,20}}?\bthen"
     rf"|{_POSITIONS}{_W}and{_W}{_POSITIONS}"
     rf"|(?:as|plays?|playing|are|were|bec[oa]me){_W}(?:the{_W})?{_ROLES}{_W}and{_W}{_ROLES}"
