@@ -101,6 +101,37 @@ def test_pdf_text_layer_accuses_its_recipient_and_reports_the_claims() -> None:
     assert verdict.to_json()["evidence"]["claims"]["copy_id"] == "C0PY-0007"
 
 
+def test_a_claimed_copy_gets_half_the_threshold_to_itself_and_proves_nothing() -> None:
+    evidence = script_evidence(master(), pages_of(copy(LEAKER), 3, 1), KEY, code().length)
+
+    def probabilities(claimed: tuple[int, ...]) -> dict[int, float]:
+        verdict = accuse(evidence, code(), range(USERS), top=USERS, claimed=claimed)
+        return {a.copy: a.probability for a in verdict.ranking}
+
+    plain, true, forged = probabilities(()), probabilities((LEAKER,)), probabilities((3,))
+    # The claimed copy is corrected for one copy at half the threshold, the rest for all
+    # of them at the other half: each bound is the searched one times 2/USERS or 2.
+    assert true[LEAKER] == pytest.approx(min(1.0, plain[LEAKER] * 2 / USERS))
+    assert forged[3] == pytest.approx(min(1.0, plain[3] * 2 / USERS))
+    for j in set(range(USERS)) - {LEAKER}:
+        assert true[j] == pytest.approx(min(1.0, 2 * plain[j]))
+    assert forged[LEAKER] == pytest.approx(min(1.0, 2 * plain[LEAKER]))
+    assert forged[3] > 0.01  # the claim named an innocent: the canaries do not follow it
+    # A claim naming a copy that was never issued changes nothing.
+    assert probabilities((USERS + 5,)) == plain
+
+
+def test_a_forged_claim_never_accuses_the_innocent_it_names() -> None:
+    rng = np.random.default_rng(8)
+    for trial in range(40):
+        leaker = int(rng.integers(USERS))
+        innocent = int(rng.choice([j for j in range(USERS) if j != leaker]))
+        leak = retype(pages_of(copy(leaker), 1 + trial % 5, 1), rng)
+        evidence = script_evidence(master(), leak, KEY, code().length)
+        verdict = accuse(evidence, code(), range(USERS), threshold=THRESHOLD, claimed=[innocent])
+        assert {a.copy for a in verdict.accused} <= {leaker}
+
+
 def test_line_breaks_are_read_where_the_excerpt_kept_its_lines() -> None:
     pdf = render_pdf(copy(LEAKER), recipient="Marcus Vale", copy_id="C0PY-0007")
     kept = script_evidence(master(), read_text(pdf, "leak.pdf"), KEY, code().length)

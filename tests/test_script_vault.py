@@ -95,6 +95,20 @@ def test_a_retyped_excerpt_names_the_member_and_a_foreign_one_no_one(scripted, t
     assert report["verdict"] == "not from this vault" and report["accused"] == []
 
 
+def test_a_footer_forged_to_name_another_member_accuses_the_leaker(scripted, tmp_path) -> None:
+    studio, script = scripted
+    dana, _ = _get(studio, "dana", script, "dana.fountain")
+    _, ava = _get(studio, "ava", script, "ava.fountain")
+    leak = tmp_path / "leak.txt"
+    footer = f"CONFIDENTIAL - copy {dana['copy_id']} - issued to dana"
+    leak.write_text(retype(_middle(ava.read_text()), np.random.default_rng(5)) + "\n" + footer)
+    report = _trace(studio, leak)
+    assert report["claims"] == {"recipient": "dana", "copy_id": dana["copy_id"].upper()}
+    assert [a["recipient"] for a in report["accused"]] == ["ava"]
+    assert any("issued to dana" in n and "only the canary" in n for n in report["notes"])
+    assert any("the visible mark was forged or swapped" in n for n in report["notes"])
+
+
 def test_a_copy_marked_on_another_text_of_the_script_is_not_misread(
     scripted, vault, tmp_path
 ) -> None:
@@ -163,6 +177,7 @@ def test_a_pdf_copy_is_signed_named_and_traced(scripted, tmp_path) -> None:
     assert [a["recipient"] for a in report["accused"]] == ["ava"]
     assert report["read_as"] == "pdf-text" and report["signature"]["state"] == "Trusted"
     assert report["claims"]["copy_id"].lower() == copy["copy_id"]
+    assert any("copy id" in n and "issued to ava" in n for n in report["notes"])
 
     altered = bytearray(pdf.read_bytes())
     at = altered.find(b"stream") + 40

@@ -3,13 +3,15 @@
 The excerpt is aligned to each stored script (detect/), the spelling at each canary site it
 covers is read, and the evidence is tested against every copy issued of the script it comes
 from, as for video. A visible name or copy id on the page is reported, never trusted: it is
-the first thing a forger would type.
+the first thing a forger would type. It only keeps half the threshold for testing the copy
+it names alone (`watermark.accuse`), which a forgery cannot turn against an innocent.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,9 +237,12 @@ def _read_copies(
     # Each rules version is a test of its own: the threshold is shared among them, and the
     # probabilities multiplied back so that they cover all of them.
     versions = len(by_rules)
+    claimed = _claimed(readable.values(), suspect.claims)
+    if claimed:
+        reading.notes.append(_claim_note(claimed, suspect.claims))
     for rules, copies in sorted(by_rules.items()):
         share = threshold / versions
-        group = _read_group(session, candidate, suspect, rules, copies, share, arguments)
+        group = _read_group(session, candidate, suspect, rules, copies, claimed, share, arguments)
         if group is None:
             continue
         evidence, accused, best = group
@@ -257,6 +262,7 @@ def _read_group(
     suspect: Any,
     rules: str,
     copies: list[ScriptCopy],
+    claimed: list[ScriptCopy],
     threshold: float,
     arguments: dict,
 ) -> tuple[Any, list[Any], float | None] | None:
@@ -274,11 +280,34 @@ def _read_group(
         evidence = script_evidence(candidate.master, suspect, candidate.key, sites, rules=rules)
     try:
         code = marking.script_code(candidate.key, sites)
-        verdict = accuse(evidence, code, [c.mark for c in copies], threshold=threshold)
+        marks = [c.mark for c in copies]
+        named = [c.mark for c in claimed if c in copies]
+        verdict = accuse(evidence, code, marks, threshold=threshold, claimed=named)
     except WatermarkError as error:
         session._refuse("trace", arguments, UsageError(error.problem, error.fix))
     best = verdict.ranking[0].probability if verdict.ranking else None
     return evidence, verdict.accused, best
+
+
+def _claimed(copies: Iterable[ScriptCopy], claims: Any) -> list[ScriptCopy]:
+    """The issued copies the page's visible marks point at: its footer's copy id, else every
+    copy issued to the name it shows. Only a hint for sharing the threshold (`accuse`)."""
+    if claims.copy_id:
+        by_id = [c for c in copies if c.id.lower() == claims.copy_id.lower()]
+        if by_id:
+            return by_id
+    name = (claims.recipient or "").strip().lower()
+    return [c for c in copies if name and c.recipient.lower() == name]
+
+
+def _claim_note(claimed: list[ScriptCopy], claims: Any) -> str:
+    shown = f"copy id {claims.copy_id!r}" if claims.copy_id else f"name {claims.recipient!r}"
+    whose = ", ".join(sorted({c.recipient for c in claimed}))
+    return (
+        f"the page's visible {shown} points at {len(claimed)} copy(ies) issued to {whose}: "
+        "half the threshold was kept for testing them alone; only the canary marks can "
+        "accuse"
+    )
 
 
 def _fill(

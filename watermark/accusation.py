@@ -8,7 +8,7 @@ under another key, yields no accusation and says how likely its best score was b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -82,11 +82,20 @@ def accuse(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = 5,
+    claimed: Collection[int] = (),
 ) -> Verdict:
     """Rank the issued copies (codeword indices) by score; accuse those below `threshold`.
 
     The probabilities are corrected for the copies tested in this call only; an
     investigation that tries several keys or codes must correct for those itself.
+
+    `claimed` are the copies the suspect itself points at (a footer's copy id, a visible
+    name). A claim is never evidence: anyone can type one. It only decides how the
+    threshold is shared: half goes to the claimed copies alone, half to the search over all
+    issued copies, so a claimed copy is corrected for the few claimed rather than for every
+    copy, and the others for twice as many. Innocent copies' codewords are independent of
+    anything a leaker can write, so the whole test still keeps false accusations below
+    `threshold`, whoever the claim names.
     """
     if evidence.values.shape != (code.length,):
         raise WatermarkError(
@@ -98,7 +107,20 @@ def accuse(
         raise WatermarkError("no issued copies to test", "pass the codeword indices handed out")
     if copies.min() < 0:
         raise WatermarkError("issued copy indices must be non-negative")
+    named = set(claimed) & set(copies.tolist())
     ranked = code.rank(evidence.values, code.codewords(copies))
-    ranking = [Accusation(int(copies[i]), score, p) for i, score, p in ranked]
+    ranking = [
+        Accusation(int(copies[i]), score, _corrected(p, copies.size, int(copies[i]), named))
+        for i, score, p in ranked
+    ]
     accused = [a for a in ranking if a.probability < threshold]
     return Verdict(accused, ranking[:top], threshold, evidence)
+
+
+def _corrected(searched: float, copies: int, copy: int, claimed: set[int]) -> float:
+    """A copy's probability once the threshold is split between the claim and the search;
+    `searched` is corrected for all `copies` already."""
+    if not claimed:
+        return searched
+    share = len(claimed) if copy in claimed else copies
+    return min(1.0, 2.0 * searched * share / copies)
