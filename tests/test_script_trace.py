@@ -110,15 +110,36 @@ def test_a_claimed_copy_gets_half_the_threshold_to_itself_and_proves_nothing() -
 
     plain, true, forged = probabilities(()), probabilities((LEAKER,)), probabilities((3,))
     # The claimed copy is corrected for one copy at half the threshold, the rest for all
-    # of them at the other half: each bound is the searched one times 2/USERS or 2.
-    assert true[LEAKER] == pytest.approx(min(1.0, plain[LEAKER] * 2 / USERS))
-    assert forged[3] == pytest.approx(min(1.0, plain[3] * 2 / USERS))
+    # of them at the other half: twice its own tail, and twice the searched probability.
+    scores = code().scores(evidence.values, code().codewords(range(USERS)))
+
+    def own_tail(j: int) -> float:
+        return code().false_accusation_probability(float(scores[j]), 0, evidence.values)
+
+    assert true[LEAKER] == pytest.approx(min(1.0, 2 * own_tail(LEAKER)))
+    assert true[LEAKER] == pytest.approx(plain[LEAKER] * 2 / USERS)  # far from the cap of 1
+    assert forged[3] == pytest.approx(min(1.0, 2 * own_tail(3)))
     for j in set(range(USERS)) - {LEAKER}:
         assert true[j] == pytest.approx(min(1.0, 2 * plain[j]))
     assert forged[LEAKER] == pytest.approx(min(1.0, 2 * plain[LEAKER]))
     assert forged[3] > 0.01  # the claim named an innocent: the canaries do not follow it
     # A claim naming a copy that was never issued changes nothing.
     assert probabilities((USERS + 5,)) == plain
+    # Where the search's probability is capped at 1 (the master itself: nobody's marks),
+    # the claimed copy's is still twice its own tail, not the cap scaled down.
+    unmarked = script_evidence(master(), pages_of(master(), 3, 1), KEY, code().length)
+    everyone = range(USERS)
+    searched = {
+        a.copy: a.probability for a in accuse(unmarked, code(), everyone, top=USERS).ranking
+    }
+    scores = code().scores(unmarked.values, code().codewords(everyone))
+    capped = [j for j in everyone if searched[j] == 1.0]
+    assert capped
+    for j in capped:
+        claimed = accuse(unmarked, code(), everyone, top=USERS, claimed=[j]).ranking
+        tail = code().false_accusation_probability(float(scores[j]), 0, unmarked.values)
+        assert {a.copy: a.probability for a in claimed}[j] == pytest.approx(min(1.0, 2 * tail))
+        assert tail >= 1 / USERS  # so 2 * tail >= 2 / USERS: the cap scaled down would be less
 
 
 def test_a_forged_claim_never_accuses_the_innocent_it_names() -> None:

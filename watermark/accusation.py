@@ -109,18 +109,20 @@ def accuse(
         raise WatermarkError("issued copy indices must be non-negative")
     named = set(claimed) & set(copies.tolist())
     ranked = code.rank(evidence.values, code.codewords(copies))
-    ranking = [
-        Accusation(int(copies[i]), score, _corrected(p, copies.size, int(copies[i]), named))
-        for i, score, p in ranked
-    ]
+    ranking = [Accusation(int(copies[i]), score, p) for i, score, p in ranked]
+    if named:
+        ranking = [_split(a, code, evidence.values, named) for a in ranking]
     accused = [a for a in ranking if a.probability < threshold]
     return Verdict(accused, ranking[:top], threshold, evidence)
 
 
-def _corrected(searched: float, copies: int, copy: int, claimed: set[int]) -> float:
-    """A copy's probability once the threshold is split between the claim and the search;
-    `searched` is corrected for all `copies` already."""
-    if not claimed:
-        return searched
-    share = len(claimed) if copy in claimed else copies
-    return min(1.0, 2.0 * searched * share / copies)
+def _split(
+    searched: Accusation, code: TardosCode, values: np.ndarray, claimed: set[int]
+) -> Accusation:
+    """A copy's probability once the threshold is split between the claim and the search:
+    a claimed copy's own tail corrected for the claimed copies, at half the threshold; any
+    other's search probability (already corrected for all copies), at the other half."""
+    if searched.copy not in claimed:
+        return Accusation(searched.copy, searched.score, min(1.0, 2.0 * searched.probability))
+    tail = code.false_accusation_probability(searched.score, 0, values)
+    return Accusation(searched.copy, searched.score, min(1.0, 2.0 * len(claimed) * tail))
