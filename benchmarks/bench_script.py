@@ -124,9 +124,10 @@ class Outcome:
 
 
 def _claimed_copy(suspect: str | SuspectText) -> int | None:
-    """The recipient a PDF's footer (copy id C-n) names, as read from the excerpt."""
+    """The recipient a PDF's footer (copy id C-n) names, as read from the excerpt (in any
+    case, as `vault trace` matches copy ids)."""
     copy_id = suspect.claims.copy_id if isinstance(suspect, SuspectText) else None
-    if copy_id and copy_id.startswith("C-") and copy_id[2:].isdigit():
+    if copy_id and copy_id.upper().startswith("C-") and copy_id[2:].isdigit():
         return int(copy_id[2:])
     return None
 

@@ -157,7 +157,7 @@ def _claims(pages: list[str]) -> Claims:
         for line in page.splitlines():
             m = _FOOTER.search(line)
             if m:
-                return Claims(recipient=m.group(2).strip(" |"), copy_id=m.group(1).upper())
+                return Claims(recipient=m.group(2).strip(" |"), copy_id=m.group(1))
     firsts = Counter(p.strip().splitlines()[0].strip() for p in pages if p.strip())
     if len(pages) > 1 and firsts:
         line, count = firsts.most_common(1)[0]

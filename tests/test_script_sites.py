@@ -549,6 +549,18 @@ def test_pdf_page_count_does_not_depend_on_the_variants() -> None:
     assert len(counts) == 1
 
 
+def test_cues_print_as_a_reader_expects() -> None:
+    # Extensions in capitals, a forced cue's own case, no dual-dialogue mark.
+    master = (
+        "INT. HALL - NIGHT\n\nANNA (cont'd) ^\nWell.\n\n@McCLANE\nYippee.\n\nNADIA (V.O.)^\nHere.\n"
+    )
+    elements = parse(master)
+    lines = [line for page in lay_out(master).pages for line in page if line.element >= 0]
+    cues = [line.text for line in lines if elements[line.element].kind is Kind.CHARACTER]
+    assert cues == ["ANNA (CONT'D)", "McCLANE", "NADIA (V.O.)"]
+    assert not any("^" in cue for cue in cues)
+
+
 def test_a_script_with_no_sites_cannot_be_marked() -> None:
     text = "INT. ROOM - DAY\n\nSilence.\n\nANNA\nHello.\n"
     assert find_sites(text) == []

@@ -103,7 +103,7 @@ def test_a_footer_forged_to_name_another_member_accuses_the_leaker(scripted, tmp
     footer = f"CONFIDENTIAL - copy {dana['copy_id']} - issued to dana"
     leak.write_text(retype(_middle(ava.read_text()), np.random.default_rng(5)) + "\n" + footer)
     report = _trace(studio, leak)
-    assert report["claims"] == {"recipient": "dana", "copy_id": dana["copy_id"].upper()}
+    assert report["claims"] == {"recipient": "dana", "copy_id": dana["copy_id"]}
     assert [a["recipient"] for a in report["accused"]] == ["ava"]
     assert any("issued to dana" in n and "only the canary" in n for n in report["notes"])
     assert any("the visible mark was forged or swapped" in n for n in report["notes"])
@@ -176,7 +176,7 @@ def test_a_pdf_copy_is_signed_named_and_traced(scripted, tmp_path) -> None:
     report = _trace(studio, pdf)
     assert [a["recipient"] for a in report["accused"]] == ["ava"]
     assert report["read_as"] == "pdf-text" and report["signature"]["state"] == "Trusted"
-    assert report["claims"]["copy_id"].lower() == copy["copy_id"]
+    assert report["claims"]["copy_id"] == copy["copy_id"]  # as the footer shows it
     assert any("copy id" in n and "issued to ava" in n for n in report["notes"])
 
     altered = bytearray(pdf.read_bytes())

@@ -19,7 +19,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from watermark.script.fountain import VARIABLE, Element, Kind, is_cue, masked, parse
+from watermark.script.fountain import VARIABLE, Element, Kind, cue_name, is_cue, masked, parse
 from watermark.script.sites import Site, find_sites
 from watermark.script.variants import RULES_VERSION
 
@@ -244,10 +244,21 @@ def may_open_line(text: str, unit: Unit, kind: Kind) -> bool:
 def _lines_of(element: Element, index: int) -> list[Line]:
     x, width = _FRAME[element.kind]
     text = printable(element.text)
-    if element.kind in (Kind.HEADING, Kind.TRANSITION, Kind.CHARACTER):
+    if element.kind in (Kind.HEADING, Kind.TRANSITION):
         text = text.upper()
+    elif element.kind is Kind.CHARACTER:
+        text = _printed_cue(text)
     align = {Kind.TRANSITION: "right", Kind.CENTERED: "center"}.get(element.kind, "left")
     return [Line(t, x, align, index) for t in wrap(text, width)]
+
+
+def _printed_cue(cue: str) -> str:
+    """A cue as printed: the name as written (a forced `@McCLANE` keeps its case), its
+    extensions in capitals, and no dual-dialogue mark `^` (the speeches print one after
+    the other)."""
+    name = cue_name(cue)
+    extensions = cue.strip()[len(name) :].rstrip().removesuffix("^").rstrip()
+    return name + extensions.upper()
 
 
 def _blocks(elements: list[Element]) -> list[list[int]]:
