@@ -220,11 +220,32 @@ def test_bad_scripts_are_refused_in_one_logged_line(studio, vault, tmp_path) -> 
     result = studio.cli(ADMIN, "put", str(fdx), "--kind", "script")
     assert result.exit_code == 2 and "Final Draft" in result.output
 
+    empty = tmp_path / "empty.fountain"
+    empty.write_text(" \n")
+    result = studio.cli(ADMIN, "put", str(empty), "--kind", "script")
+    assert result.exit_code == 2 and "empty.fountain is empty" in result.output
+    assert (studio.last_entry(vault).action, studio.last_entry(vault).outcome) == ("put", "error")
+
     blank = tmp_path / "blank.png"
     Image.new("L", (400, 300), 255).save(blank)
     result = studio.cli(ADMIN, "trace", str(blank))
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert studio.last_entry(vault).action == "trace"
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "says"),
+    [(b"", "leak.txt", "is empty"), (b"\x8f\x02" * 300, "leak.pdf", "not a readable PDF")],
+)
+def test_an_empty_or_unreadable_page_is_not_read_as_a_video(
+    studio, vault, tmp_path, content: bytes, name: str, says: str
+) -> None:
+    leak = tmp_path / name
+    leak.write_bytes(content)
+    result = studio.cli(ADMIN, "trace", str(leak))
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert says in result.output and "video" not in result.output
+    assert (studio.last_entry(vault).action, studio.last_entry(vault).outcome) == ("trace", "error")
 
 
 def test_a_script_without_canary_sites_says_what_a_copy_can_prove(studio) -> None:

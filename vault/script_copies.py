@@ -57,12 +57,15 @@ def script_text(data: bytes, name: str) -> str:
             "export it from Final Draft as Fountain or PDF and put that",
         )
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"{name} is not UTF-8 text (a bad byte at offset {exc.start})",
             "save it as UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8`",
         ) from exc
+    if not text.strip():
+        raise UsageError(f"{name} is empty", "put the script itself: Fountain text or a PDF")
+    return text
 
 
 # -- copies -----------------------------------------------------------------------------------

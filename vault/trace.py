@@ -38,6 +38,8 @@ MAX_SECONDS = 30.0  # of the suspect read: evidence grows with length, and so do
 MAX_BYTES = 600_000_000  # of decoded suspect frames held at once
 MIN_SECONDS = 2.0  # below this, a clip that accuses no one is too short to say more
 SHORTEST_SHOT = 0.5  # seconds: a stretch between cuts shorter than this is not a shot
+_PAGE_SUFFIXES = frozenset({".pdf", ".txt", ".fountain", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+_WHAT_TRACE_READS = "pass the leaked clip, or the leaked script as text, a PDF or a page image"
 _CANDIDATES = 5  # best fingerprint matches tried; sibling re-renders look alike
 # Overall verdict of several segments: the most telling one wins.
 _VERDICTS = (
@@ -194,8 +196,14 @@ def trace_file(
             head = file.read(1 << 16)
     except OSError as exc:
         session._refuse("trace", arguments, UsageError(f"cannot read {path}: {exc.strerror}"))
+    if not head.strip():
+        problem = f"{path} is empty"
+        session._refuse("trace", arguments, UsageError(problem, _WHAT_TRACE_READS))
     if is_script_file(head):
         report = trace_script(session, keys, path, path.read_bytes(), threshold, arguments)
+    elif path.suffix.lower() in _PAGE_SUFFIXES:
+        problem = f"{path} is not a readable PDF, page image or text file"
+        session._refuse("trace", arguments, UsageError(problem, _WHAT_TRACE_READS))
     else:
         report = _trace_video(session, keys, path, threshold, arguments)
     with session.vault.transaction() as db:
