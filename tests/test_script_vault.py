@@ -248,6 +248,27 @@ def test_an_empty_or_unreadable_page_is_not_read_as_a_video(
     assert (studio.last_entry(vault).action, studio.last_entry(vault).outcome) == ("trace", "error")
 
 
+def test_a_script_stored_as_pdf_is_marked_like_its_fountain(studio, tmp_path) -> None:
+    from watermark.script import find_sites, fountain_from_pdf, render_pdf, site_count
+    from watermark.script.fountain import Kind, parse
+
+    master = _script()
+    pdf = render_pdf(master, recipient="Writers Room", copy_id="draft-3")
+    script = studio.put(ADMIN, "biopic.pdf", pdf, "script")
+    copy, path = _get(studio, "ava", script, "ava.fountain")
+    # Cues, headings and transitions come back as such, and are never varied.
+    structure = {Kind.HEADING, Kind.CHARACTER, Kind.TRANSITION}
+    fixed = [e.text for e in parse(path.read_text()) if e.kind in structure]
+    assert fixed == [e.text.replace("^", "").strip() for e in parse(master) if e.kind in structure]
+    # The same word sites; line-break sites as the paragraphs are laid out again.
+    back = fountain_from_pdf(pdf)
+    assert [s.rule for s in find_sites(back)] == [s.rule for s in find_sites(master)]
+    assert copy["sites"] == site_count(back) > 0.95 * site_count(master)
+    leak = tmp_path / "leak.txt"
+    leak.write_text(retype(_middle(path.read_text()), np.random.default_rng(5)))
+    assert [a["recipient"] for a in _trace(studio, leak)["accused"]] == ["ava"]
+
+
 def test_a_script_without_canary_sites_says_what_a_copy_can_prove(studio) -> None:
     bare = "INT. ROOM - NIGHT\n\nSILENCE.\n\nANNA\nGo.\n"
     script = studio.put(ADMIN, "bare.fountain", bare.encode(), "script")

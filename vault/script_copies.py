@@ -43,13 +43,8 @@ def check_script(data: bytes, name: str) -> None:
 
 def script_text(data: bytes, name: str) -> str:
     """The Fountain text of a stored script (a PDF's text layer for a PDF)."""
-    from detect import DetectError, read_text
-
     if data.lstrip()[:5] == PDF_MAGIC:
-        try:
-            return read_text(data, name).text
-        except DetectError as error:
-            raise UsageError(error.problem, error.fix) from error
+        return _pdf_script_text(data, name)
     head = data.lstrip()[:200].lower()
     if head.startswith(b"<?xml") and b"finaldraft" in data[:2000].lower():
         raise UsageError(
@@ -65,6 +60,24 @@ def script_text(data: bytes, name: str) -> str:
         ) from exc
     if not text.strip():
         raise UsageError(f"{name} is empty", "put the script itself: Fountain text or a PDF")
+    return text
+
+
+def _pdf_script_text(data: bytes, name: str) -> str:
+    """A screenplay PDF's text layer, as Fountain (element kinds read from the layout)."""
+    import pypdfium2 as pdfium
+
+    from watermark.script import fountain_from_pdf
+
+    try:
+        text = fountain_from_pdf(data)
+    except pdfium.PdfiumError as error:
+        raise UsageError(f"{name} is not a readable PDF ({error})", "check the file") from error
+    if len(text.split()) < 3:
+        raise UsageError(
+            f"{name} has no text layer (a scan?): its words cannot be marked",
+            "export the script from the screenwriting software as PDF or Fountain",
+        )
     return text
 
 

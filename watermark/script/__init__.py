@@ -13,6 +13,7 @@ reason each is safe, in watermark/script/variants.py.
 """
 
 from watermark.script.canary import SiteCode, mark_script, rules_fingerprint, site_count
+from watermark.script.from_pdf import fountain_from_pdf
 from watermark.script.layout import Layout, lay_out
 from watermark.script.pdf import footer_text, render_pdf
 from watermark.script.sites import Site, find_sites, rewrite
@@ -32,6 +33,7 @@ __all__ = [
     "find_sites",
     "find_wraps",
     "footer_text",
+    "fountain_from_pdf",
     "lay_out",
     "mark_script",
     "render_pdf",
