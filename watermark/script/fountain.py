@@ -17,7 +17,17 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["VARIABLE", "Element", "Kind", "cue_name", "is_cue", "masked", "parse"]
+__all__ = [
+    "VARIABLE",
+    "Element",
+    "Kind",
+    "cue_name",
+    "is_cue",
+    "is_heading",
+    "is_transition",
+    "masked",
+    "parse",
+]
 
 
 class Kind(Enum):
@@ -81,6 +91,16 @@ def _lines(text: str) -> list[tuple[int, str]]:
 def _is_blank(line: str) -> bool:
     # Two spaces alone are Fountain's way of keeping a blank line inside dialogue.
     return line.strip() == "" and line != "  "
+
+
+def is_heading(line: str) -> bool:
+    """Does this line open like a scene heading ("INT.", "EXT ", "I/E.")?"""
+    return bool(_HEADING.match(line))
+
+
+def is_transition(line: str) -> bool:
+    """Is this line a transition Fountain knows without a `>` ("CUT TO:")?"""
+    return bool(_TRANSITION.match(line))
 
 
 def is_cue(line: str) -> bool:
@@ -159,9 +179,9 @@ def _classify(line: str, before_blank: bool, after_blank: bool) -> tuple[Kind, i
         return Kind.TRANSITION, 1, 0
     if line.startswith(".") and not line.startswith(".."):
         return Kind.HEADING, 1, 0
-    if before_blank and _HEADING.match(line):
+    if before_blank and is_heading(line):
         return Kind.HEADING, 0, 0
-    if before_blank and after_blank and _TRANSITION.match(line):
+    if before_blank and after_blank and is_transition(line):
         return Kind.TRANSITION, 0, 0
     if before_blank and not after_blank and is_cue(line):
         return Kind.CHARACTER, 1 if line.startswith("@") else 0, 0

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from watermark.script.fountain import is_cue
+from watermark.script.fountain import is_cue, is_heading, is_transition
 
 __all__ = ["fountain_from_pdf"]
 
@@ -26,7 +26,6 @@ _MARGIN_BAND = 0.8 * _PT  # headers and footers print within this of the page's 
 # Left edges relative to the action margin (inches), between the standard positions:
 # dialogue +1.0, parenthetical +1.5 to +1.6, cue +2.0 to +2.2, transition +4 and beyond.
 _DIALOGUE_FROM, _PAREN_FROM, _CUE_FROM, _RIGHT_FROM = 0.6, 1.3, 1.8, 3.3
-_HEADING = re.compile(r"^(?:INT|EXT|EST|INT\./EXT|INT/EXT|I/E)[. ]")
 _SCENE_NUMBER = re.compile(r"^\s*([A-Z]?\d+[A-Z]?\.?)\s+(.*?)(?:\s+\1)?\s*$")
 _NOT_SCRIPT = re.compile(
     r"^\(?(?:MORE|CONTINUED|CONT'D|CONT’D)\)?:?$|^CONTINUED:(?:\s*\(\d+\))?$|^\d+\.?$"
@@ -172,7 +171,7 @@ def _title_page(pages: list[list[_Line]]) -> tuple[list[_Line], list[list[_Line]
     first = pages[0]
     if len(pages) < 2 or not first or len(first) > _TITLE_LINES:
         return [], pages
-    if any(_HEADING.match(_unnumbered(line.text)) for line in first):
+    if any(is_heading(_unnumbered(line.text)) for line in first):
         return [], pages
     return first, pages[1:]
 
@@ -214,7 +213,7 @@ def _place(elements: list[_Element], line: _Line, offset: float, page_width: flo
         elements.append(_Element("lyrics", text))  # indented like dialogue, with no speaker
     else:
         unnumbered = _unnumbered(text)
-        if _HEADING.match(unnumbered) and unnumbered == unnumbered.upper():
+        if is_heading(unnumbered) and unnumbered == unnumbered.upper():
             elements.append(_Element("heading", unnumbered))
         else:
             joins = last is not None and last.kind == "action" and not line.gap_before
@@ -265,7 +264,7 @@ def _cue_of(elements: list[_Element]) -> str | None:
 def _unnumbered(text: str) -> str:
     """A scene heading without the scene numbers a shooting script prints either side."""
     m = _SCENE_NUMBER.match(text)
-    return m.group(2) if m and _HEADING.match(m.group(2)) else text
+    return m.group(2) if m and is_heading(m.group(2)) else text
 
 
 # -- elements as Fountain ------------------------------------------------------------------
@@ -306,7 +305,7 @@ def _as_fountain(element: _Element) -> str:
     if element.kind == "cue":
         return text if text == text.upper() else "@" + text
     if element.kind == "transition":
-        return text if text.endswith("TO:") else "> " + text
+        return text if is_transition(text) else "> " + text
     if element.kind == "centered":
         return f"> {text} <"
     if element.kind == "lyrics":
