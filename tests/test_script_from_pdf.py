@@ -78,6 +78,8 @@ _PAGE_2 = [
     ("heading", "EXT. ROOFTOP - DAWN", "13"),
     None,
     ("action", "BANG! A door slams below.", None),
+    None,
+    ("action", "Est. 1920, the hotel has seen worse.", None),
 ]
 
 
@@ -118,6 +120,7 @@ def test_a_shooting_script_from_other_software_reads_back() -> None:
         ("transition", "CUT TO:"),
         ("scene heading", "EXT. ROOFTOP - DAWN"),
         ("action", "BANG! A door slams below."),
+        ("action", "Est. 1920, the hotel has seen worse."),  # not read as a heading
     ]
     assert "DRAFT" not in back and "CONTINUED" not in back and "2." not in back
 

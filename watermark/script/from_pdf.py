@@ -33,6 +33,7 @@ _NOT_SCRIPT = re.compile(
 _CONTINUED_CUE = re.compile(r"\s*\((?:CONT'D|CONT’D|CONTINUED|CONT)\)\s*$", re.IGNORECASE)
 _FOOTER = re.compile(r"CONFIDENTIAL\s*\|\s*Copy\s")
 _MARKUP_START = "!@#~=.>[*_"
+_MAX_LEADING = 1.25  # line spacing in font sizes: screenplays print 12 pt type 12 pt apart
 _TITLE_LINES = 24  # a title page prints fewer lines than this
 
 
@@ -146,8 +147,10 @@ def _spaced(lines: list[_Line], height: float, size: float) -> list[_Line]:
         and not _NOT_SCRIPT.match(line.text.upper())
         and not _FOOTER.search(line.text)
     ]
-    steps = sorted(b.y - a.y for a, b in pairwise(kept))
-    leading = steps[len(steps) // 4] if steps else size  # most steps are a single line
+    steps = [b.y - a.y for a, b in pairwise(kept)]
+    # One line's step: the closest two lines print, but never more than a script's leading
+    # (a sparse page may have no two lines without a blank between them).
+    leading = min([step for step in steps if step >= 0.8 * size] + [_MAX_LEADING * size])
     for before, line in zip([None, *kept], kept, strict=False):
         line.blanks = 1 if before is None else max(0, round((line.y - before.y) / leading) - 1)
         line.page_top = before is None
@@ -311,6 +314,7 @@ def _as_fountain(element: _Element) -> str:
     if element.kind == "lyrics":
         return "~" + text
     if element.kind == "action":
-        forced = text[0] in _MARKUP_START or (text == text.upper() and any(map(str.isalpha, text)))
+        capitals = text == text.upper() and any(map(str.isalpha, text))
+        forced = text[0] in _MARKUP_START or capitals or is_heading(text) or is_transition(text)
         return "!" + text if forced else text
     return text
