@@ -11,6 +11,7 @@ import pytest
 from fpdf import FPDF
 
 from benchmarks.screenplay import screenplay
+from watermark import WatermarkError
 from watermark.script import fountain_from_pdf, lay_out, render_pdf
 from watermark.script.fountain import Kind, parse
 from watermark.script.layout import printable
@@ -130,3 +131,8 @@ def test_a_pdf_without_text_reads_as_nothing() -> None:
     pdf.add_page()
     pdf.rect(72, 72, 200, 200)
     assert fountain_from_pdf(bytes(pdf.output())) == ""
+
+
+def test_a_file_that_is_no_pdf_is_a_watermark_error() -> None:
+    with pytest.raises(WatermarkError, match="not a readable PDF"):
+        fountain_from_pdf(b"%PDF-1.7\n" + b"\x8f\x02" * 300)

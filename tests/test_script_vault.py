@@ -226,6 +226,13 @@ def test_bad_scripts_are_refused_in_one_logged_line(studio, vault, tmp_path) -> 
     assert result.exit_code == 2 and "empty.fountain is empty" in result.output
     assert (studio.last_entry(vault).action, studio.last_entry(vault).outcome) == ("put", "error")
 
+    torn = tmp_path / "draft.pdf"
+    torn.write_bytes(b"%PDF-1.7\n" + b"\x8f\x02" * 300)
+    result = studio.cli(ADMIN, "put", str(torn), "--kind", "script")
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "draft.pdf is not a readable PDF" in result.output
+    assert (studio.last_entry(vault).action, studio.last_entry(vault).outcome) == ("put", "error")
+
     blank = tmp_path / "blank.png"
     Image.new("L", (400, 300), 255).save(blank)
     result = studio.cli(ADMIN, "trace", str(blank))

@@ -65,14 +65,13 @@ def script_text(data: bytes, name: str) -> str:
 
 def _pdf_script_text(data: bytes, name: str) -> str:
     """A screenplay PDF's text layer, as Fountain (element kinds read from the layout)."""
-    import pypdfium2 as pdfium
-
+    from watermark import WatermarkError
     from watermark.script import fountain_from_pdf
 
     try:
         text = fountain_from_pdf(data)
-    except pdfium.PdfiumError as error:
-        raise UsageError(f"{name} is not a readable PDF ({error})", "check the file") from error
+    except WatermarkError as error:
+        raise UsageError(f"{name} is {error.problem}", error.fix) from error
     if len(text.split()) < 3:
         raise UsageError(
             f"{name} has no text layer (a scan?): its words cannot be marked",

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
+from watermark.errors import WatermarkError
 from watermark.script.fountain import is_cue, is_heading, is_transition
 
 __all__ = ["fountain_from_pdf"]
@@ -60,7 +61,9 @@ class _Element:
 
 
 def fountain_from_pdf(data: bytes) -> str:
-    """The Fountain text of a screenplay PDF's text layer; empty when it has none."""
+    """The Fountain text of a screenplay PDF's text layer; empty when it has none.
+
+    Raises WatermarkError when `data` is not a PDF pdfium can open."""
     pages, width = _pages(data)
     lines = [line for page in pages for line in page]
     if not lines:
@@ -79,7 +82,10 @@ def fountain_from_pdf(data: bytes) -> str:
 def _pages(data: bytes) -> tuple[list[list[_Line]], float]:
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(data)
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        raise WatermarkError(f"not a readable PDF ({error})", "check the file") from error
     try:
         pages, width = [], 8.5 * _PT
         for page in document:
